@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * PF_SP: the Scalability Protocols (nanomsg/nng SP) as Linux sockets.
+ *
+ *	int s = socket(PF_SP, SOCK_REQ, IPPROTO_TCP);
+ *	connect(s, (struct sockaddr *)&sin, sizeof(sin));
+ *	send(s, "Hello", 6, 0);
+ *	recv(s, buf, sizeof(buf), 0);
+ *
+ * Every constant is a plain integer #define so that any language can use it.
+ * The user contract is documented in README.md.
+ */
+#ifndef _UAPI_LINUX_SP_H
+#define _UAPI_LINUX_SP_H
+
+/*
+ * The address family.  18 is AF_ASH in <linux/socket.h>, a number that was
+ * reserved but never implemented.  Where it is taken, load the module with
+ * family=N and use N.
+ */
+#define AF_SP			18
+#define PF_SP			AF_SP
+
+/*
+ * Socket types, the second argument of socket().  The kernel rejects types
+ * above 10 before a family sees them, so SP types live in 1..10 and have
+ * their own meaning inside PF_SP (SOCK_PUB is not SOCK_DGRAM).
+ */
+#define SOCK_PUB		2	/* publisher, wire id 0x20 */
+#define SOCK_SUB		3	/* subscriber, wire id 0x21 */
+#define SOCK_REQ		4	/* requester, wire id 0x30 */
+#define SOCK_REP		5	/* replier, wire id 0x31 */
+
+/* setsockopt()/getsockopt() level of the options below. */
+#define SOL_SP			300
+
+/* SUB: add / remove a subscription; optval is the prefix, may be empty. */
+#define SP_SUBSCRIBE		1
+#define SP_UNSUBSCRIBE		2
+/* REQ: resend an unanswered request after this many ms (int, default 60000). */
+#define SP_RESEND_IVL		3
+/* Dialers: first and largest reconnect backoff in ms (int, 10 and 1000). */
+#define SP_RECONNECT_IVL	4
+#define SP_RECONNECT_IVL_MAX	5
+/* Largest message accepted from a peer, bytes (int; -1: no limit; default 1 MiB). */
+#define SP_RCVMAXSIZE		6
+/* Priority of endpoints added after it is set: 1 (highest) .. 16, default 8. */
+#define SP_SNDPRIO		7
+/*
+ * bind() / connect() with a URL string (optval; a trailing NUL is allowed):
+ * "tcp://127.0.0.1:5555" or "tcp://[::1]:5555"; for bind, the host "*"
+ * means every IPv4 and IPv6 address.
+ */
+#define SP_BIND			8
+#define SP_CONNECT		9
+
+/* Defaults. */
+#define SP_RESEND_IVL_DEFAULT		60000
+#define SP_RECONNECT_IVL_DEFAULT	10
+#define SP_RECONNECT_IVL_MAX_DEFAULT	1000
+#define SP_RCVMAXSIZE_DEFAULT		(1024 * 1024)
+#define SP_SNDPRIO_DEFAULT		8
+
+#endif /* _UAPI_LINUX_SP_H */

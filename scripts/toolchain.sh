@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: GPL-2.0
+# Sourced by scripts: the one toolchain the kernel and the module are built with.
+# The rustup compiler in ~/.cargo/bin has no library source, so the kernel
+# build uses Debian's rustc-web (/usr/bin/rustc) and bindgen from crates.io.
+SP_RUSTC=${SP_RUSTC:-/usr/bin/rustc}
+SP_BINDGEN=${SP_BINDGEN:-${CARGO_HOME:-$HOME/.cargo}/bin/bindgen}
+SP_KMAKE_VARS="LLVM=1 RUSTC=$SP_RUSTC HOSTRUSTC=$SP_RUSTC BINDGEN=$SP_BINDGEN"
