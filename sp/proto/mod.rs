@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The Scalability Protocols' wire logic, independent of the kernel.
+//!
+//! Everything here is plain Rust on `core` only: no `kernel` crate, no
+//! allocation, no `unsafe`, and no panic on anything a peer can send. The
+//! module is compiled into `sp.ko` as `mod proto`, and the same files build
+//! on the host as the `sp-proto` crate (`Cargo.toml` beside this file), where
+//! `cargo test` runs their unit and property tests.
+//!
+//! - [`header`]: the 8-byte connection header and the protocol partner table.
+//! - [`frame`]: 64-bit length framing and a streaming decoder.
+//! - [`reqrep`]: request ids and REP backtraces.
+//! - [`backoff`]: reconnect backoff with jitter.
+//! - [`url`]: `tcp://` endpoint URLs.
+
+pub(crate) mod backoff;
+pub(crate) mod frame;
+pub(crate) mod header;
+pub(crate) mod reqrep;
+pub(crate) mod url;
