@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * C helpers of sp.ko: see helpers.h.  Each is a wrapper for a static inline
+ * or a macro, so that the Rust side calls the kernel's own code.
+ */
+#include <linux/build_bug.h>
+#include <linux/module.h>
+#include <linux/net.h>
+#include <linux/sp.h>
+#include <net/sock.h>
+#include <net/strparser.h>
+
+#include "helpers.h"
+
+int sp_family = AF_SP;
+module_param_named(family, sp_family, int, 0444);
+MODULE_PARM_DESC(family, "address family number to register (default AF_SP, 18)");
+
+/* The uapi constants must fit the limits the socket core enforces. */
+static_assert(AF_SP < AF_MAX);
+static_assert(SOCK_PUB < SOCK_MAX && SOCK_SUB < SOCK_MAX);
+static_assert(SOCK_REQ < SOCK_MAX && SOCK_REP < SOCK_MAX);
+static_assert(offsetof(struct sp_sk, sk) == 0);
+
+void sp_spin_lock_bh(spinlock_t *lock)
+{
+	spin_lock_bh(lock);
+}
+
+void sp_spin_unlock_bh(spinlock_t *lock)
+{
+	spin_unlock_bh(lock);
+}
+
+void sp_sock_hold(struct sock *sk)
+{
+	sock_hold(sk);
+}
+
+void sp_sock_put(struct sock *sk)
+{
+	sock_put(sk);
+}
+
+void sp_sock_orphan(struct sock *sk)
+{
+	sock_orphan(sk);
+}
+
+void sp_lock_sock(struct sock *sk)
+{
+	lock_sock(sk);
+}
+
+struct net *sp_sock_net(const struct sock *sk)
+{
+	return sock_net(sk);
+}
+
+int sp_sk_state(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_state);
+}
+
+void sp_sk_set_state(struct sock *sk, int state)
+{
+	WRITE_ONCE(sk->sk_state, state);
+}
+
+int sp_sk_err(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_err);
+}
+
+int sp_sock_error(struct sock *sk)
+{
+	return sock_error(sk);
+}
+
+int sp_sk_rmem_alloc(const struct sock *sk)
+{
+	return sk_rmem_alloc_get(sk);
+}
+
+int sp_sk_wmem_alloc(const struct sock *sk)
+{
+	return sk_wmem_alloc_get(sk);
+}
+
+bool sp_sock_writeable(const struct sock *sk)
+{
+	return sock_writeable(sk);
+}
+
+long sp_sock_sndtimeo(const struct sock *sk, bool noblock)
+{
+	return sock_sndtimeo(sk, noblock);
+}
+
+void sp_sk_write_space(struct sock *sk)
+{
+	sk->sk_write_space(sk);
+}
+
+void sp_sk_data_ready(struct sock *sk)
+{
+	sk->sk_data_ready(sk);
+}
+
+void sp_set_sk_rcvbuf(struct sock *sk, int bytes)
+{
+	WRITE_ONCE(sk->sk_rcvbuf, bytes);
+}
+
+void sp_cb_attach(struct sock *sk, void *user, struct sp_saved_cbs *saved,
+		  void (*data_ready)(struct sock *sk),
+		  void (*write_space)(struct sock *sk),
+		  void (*state_change)(struct sock *sk))
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	saved->data_ready = sk->sk_data_ready;
+	saved->write_space = sk->sk_write_space;
+	saved->state_change = sk->sk_state_change;
+	rcu_assign_sk_user_data(sk, user);
+	if (data_ready)
+		sk->sk_data_ready = data_ready;
+	if (write_space)
+		sk->sk_write_space = write_space;
+	if (state_change)
+		sk->sk_state_change = state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+/*
+ * For listeners: accepted children are clones of the listening sock and
+ * inherit its callbacks, but not user data marked NOCOPY.
+ */
+void sp_cb_attach_nocopy(struct sock *sk, void *user, struct sp_saved_cbs *saved,
+			 void (*data_ready)(struct sock *sk))
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	saved->data_ready = sk->sk_data_ready;
+	saved->write_space = sk->sk_write_space;
+	saved->state_change = sk->sk_state_change;
+	__rcu_assign_sk_user_data_with_flags(sk, user, SK_USER_DATA_NOCOPY);
+	sk->sk_data_ready = data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+void sp_cb_detach(struct sock *sk, const struct sp_saved_cbs *saved)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_sk_user_data(sk, NULL);
+	sk->sk_data_ready = saved->data_ready;
+	sk->sk_write_space = saved->write_space;
+	sk->sk_state_change = saved->state_change;
+	write_unlock_bh(&sk->sk_callback_lock);
+}
+
+void sp_cb_read_lock(struct sock *sk)
+{
+	read_lock_bh(&sk->sk_callback_lock);
+}
+
+void sp_cb_read_unlock(struct sock *sk)
+{
+	read_unlock_bh(&sk->sk_callback_lock);
+}
+
+void *sp_cb_user(struct sock *sk)
+{
+	return __locked_read_sk_user_data_with_flags(sk, 0);
+}
+
+struct strp_msg *sp_strp_msg(struct sk_buff *skb)
+{
+	return strp_msg(skb);
+}
+
+/* Ours: the first bytes of the control block strparser leaves to its users. */
+u32 *sp_skb_pipe_id(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(u32) > SK_SKB_CB_PRIV_LEN);
+	return (u32 *)((struct sk_skb_cb *)skb->cb)->data;
+}
+
+void sp_strp_pause(struct strparser *strp)
+{
+	strp_pause(strp);
+}
+
+/* Undo sp_strp_pause() from rcv_msg, where the attached socket is locked. */
+void sp_strp_unpause_locked(struct strparser *strp)
+{
+	strp->paused = 0;
+}
+
+void sp_skb_queue_head_init(struct sk_buff_head *list)
+{
+	__skb_queue_head_init(list);
+}
+
+void sp_skb_queue_tail(struct sk_buff_head *list, struct sk_buff *skb)
+{
+	__skb_queue_tail(list, skb);
+}
+
+void sp_skb_queue_head(struct sk_buff_head *list, struct sk_buff *skb)
+{
+	__skb_queue_head(list, skb);
+}
+
+struct sk_buff *sp_skb_dequeue(struct sk_buff_head *list)
+{
+	return __skb_dequeue(list);
+}
+
+void sp_skb_queue_purge(struct sk_buff_head *list)
+{
+	__skb_queue_purge(list);
+}
+
+u32 sp_skb_queue_len(const struct sk_buff_head *list)
+{
+	return skb_queue_len(list);
+}
+
+unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len)
+{
+	return skb_put(skb, len);
+}
+
+void sp_kfree_skb(struct sk_buff *skb)
+{
+	kfree_skb(skb);
+}
+
+struct sk_buff *sp_alloc_skb(unsigned int len)
+{
+	return alloc_skb(len, GFP_KERNEL);
+}
+
+void sp_timer_setup(struct timer_list *timer,
+		    void (*fn)(struct timer_list *timer))
+{
+	timer_setup(timer, fn, 0);
+}
+
+unsigned long sp_jiffies(void)
+{
+	return READ_ONCE(jiffies);
+}
+
+struct workqueue_struct *sp_alloc_workqueue(void)
+{
+	return alloc_workqueue("sp", WQ_MEM_RECLAIM, 0);
+}
+
+/*
+ * A message skb for sendmsg(): @headroom bytes of SP framing in the linear
+ * part, then the @len payload bytes copied from @msg, the tail in page
+ * fragments when large (the datagram idiom of unix_dgram_sendmsg()).
+ * Charged to sk_wmem_alloc; blocks per SO_SNDTIMEO unless MSG_DONTWAIT.
+ */
+struct sk_buff *sp_skb_alloc_send(struct sock *sk, unsigned int headroom,
+				  struct msghdr *msg, size_t len, int *err)
+{
+	size_t data_len = 0;
+	struct sk_buff *skb;
+
+	if (len > SKB_MAX_ALLOC) {
+		data_len = min_t(size_t, len - SKB_MAX_ALLOC,
+				 MAX_SKB_FRAGS * PAGE_SIZE);
+		data_len = PAGE_ALIGN(data_len);
+		data_len = min(data_len, len);
+	}
+	skb = sock_alloc_send_pskb(sk, headroom + len - data_len, data_len,
+				   msg->msg_flags & MSG_DONTWAIT, err,
+				   PAGE_ALLOC_COSTLY_ORDER);
+	if (!skb)
+		return NULL;
+	skb_put(skb, headroom + len - data_len);
+	skb->data_len = data_len;
+	skb->len = headroom + len;
+	*err = skb_copy_datagram_from_iter(skb, headroom, &msg->msg_iter, len);
+	if (*err) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	return skb;
+}
+
+int sp_skb_copy_to_msg(const struct sk_buff *skb, int offset,
+		       struct msghdr *msg, int len)
+{
+	return skb_copy_datagram_msg(skb, offset, msg, len);
+}
+
+struct sk_buff *sp_skb_next(const struct sk_buff *skb)
+{
+	return skb->next;
+}
+
+void sp_skb_set_next(struct sk_buff *skb, struct sk_buff *next)
+{
+	skb->next = next;
+}
+
+unsigned char *sp_skb_data(const struct sk_buff *skb)
+{
+	return skb->data;
+}
+
+unsigned int sp_skb_len(const struct sk_buff *skb)
+{
+	return skb->len;
+}
+
+void sp_sk_purge_receive_queue(struct sock *sk)
+{
+	skb_queue_purge(&sk->sk_receive_queue);
+}
+
+bool sp_sk_receive_queue_empty(const struct sock *sk)
+{
+	return skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
+int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size)
+{
+	return copy_from_sockptr(dst, src, size) ? -EFAULT : 0;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * C helpers of sp.ko: one-line wrappers for the static inlines and macros the
+ * Rust side cannot call, and the one C structure the socket layer allocates
+ * for us.  Nothing here holds logic.
+ */
+#ifndef _SP_HELPERS_H
+#define _SP_HELPERS_H
+
+#include <linux/skbuff.h>
+#include <linux/timer.h>
+#include <linux/workqueue.h>
+#include <net/sock.h>
+#include <net/strparser.h>
+
+/* The socket the core allocates for a PF_SP socket (proto.obj_size). */
+struct sp_sk {
+	struct sock sk;		/* first: sk_alloc() hands out a struct sock */
+	void *state;		/* the Rust `Socket` (an `Arc` reference) */
+};
+
+void sp_spin_lock_bh(spinlock_t *lock);
+void sp_spin_unlock_bh(spinlock_t *lock);
+
+void sp_sock_hold(struct sock *sk);
+void sp_sock_put(struct sock *sk);
+void sp_sock_orphan(struct sock *sk);
+void sp_lock_sock(struct sock *sk);
+struct net *sp_sock_net(const struct sock *sk);
+int sp_sk_state(const struct sock *sk);
+void sp_sk_set_state(struct sock *sk, int state);
+int sp_sk_err(const struct sock *sk);
+int sp_sock_error(struct sock *sk);
+int sp_sk_rmem_alloc(const struct sock *sk);
+int sp_sk_wmem_alloc(const struct sock *sk);
+bool sp_sock_writeable(const struct sock *sk);
+long sp_sock_sndtimeo(const struct sock *sk, bool noblock);
+void sp_sk_write_space(struct sock *sk);
+void sp_sk_data_ready(struct sock *sk);
+void sp_set_sk_rcvbuf(struct sock *sk, int bytes);
+
+/* Callbacks of a kernel TCP socket we own, under sk_callback_lock. */
+struct sp_saved_cbs {
+	void (*data_ready)(struct sock *sk);
+	void (*write_space)(struct sock *sk);
+	void (*state_change)(struct sock *sk);
+};
+
+void sp_cb_attach(struct sock *sk, void *user, struct sp_saved_cbs *saved,
+		  void (*data_ready)(struct sock *sk),
+		  void (*write_space)(struct sock *sk),
+		  void (*state_change)(struct sock *sk));
+void sp_cb_attach_nocopy(struct sock *sk, void *user, struct sp_saved_cbs *saved,
+			 void (*data_ready)(struct sock *sk));
+void sp_cb_detach(struct sock *sk, const struct sp_saved_cbs *saved);
+void sp_cb_read_lock(struct sock *sk);
+void sp_cb_read_unlock(struct sock *sk);
+void *sp_cb_user(struct sock *sk);
+
+struct strp_msg *sp_strp_msg(struct sk_buff *skb);
+u32 *sp_skb_pipe_id(struct sk_buff *skb);
+void sp_strp_pause(struct strparser *strp);
+void sp_strp_unpause_locked(struct strparser *strp);
+
+void sp_skb_queue_head_init(struct sk_buff_head *list);
+void sp_skb_queue_tail(struct sk_buff_head *list, struct sk_buff *skb);
+void sp_skb_queue_head(struct sk_buff_head *list, struct sk_buff *skb);
+struct sk_buff *sp_skb_dequeue(struct sk_buff_head *list);
+void sp_skb_queue_purge(struct sk_buff_head *list);
+u32 sp_skb_queue_len(const struct sk_buff_head *list);
+unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len);
+void sp_kfree_skb(struct sk_buff *skb);
+struct sk_buff *sp_alloc_skb(unsigned int len);
+
+void sp_timer_setup(struct timer_list *timer,
+		    void (*fn)(struct timer_list *timer));
+unsigned long sp_jiffies(void);
+
+struct workqueue_struct *sp_alloc_workqueue(void);
+
+extern int sp_family;
+
+struct sk_buff *sp_skb_alloc_send(struct sock *sk, unsigned int headroom,
+				  struct msghdr *msg, size_t len, int *err);
+int sp_skb_copy_to_msg(const struct sk_buff *skb, int offset,
+		       struct msghdr *msg, int len);
+struct sk_buff *sp_skb_next(const struct sk_buff *skb);
+void sp_skb_set_next(struct sk_buff *skb, struct sk_buff *next);
+unsigned char *sp_skb_data(const struct sk_buff *skb);
+unsigned int sp_skb_len(const struct sk_buff *skb);
+void sp_sk_purge_receive_queue(struct sock *sk);
+bool sp_sk_receive_queue_empty(const struct sock *sk);
+int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
+
+#endif /* _SP_HELPERS_H */

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! KUnit tests of the glue that only exists in the kernel: address conversion into real
+//! `sockaddr`s, skb queues over real skbs, the socket type table. They run when the module is
+//! loaded (CONFIG_KUNIT) and report KTAP in the kernel log, which `make test` collects.
+//!
+//! 6.12's kernel crate has no `#[kunit_tests]`, so the suite is declared by hand: a
+//! `kunit_suite` whose address sits in the `.kunit_test_suites` section of the module.
+
+use crate::addr::Addr;
+use crate::skb::{Skb, SkbQueue};
+use crate::sock::Kind;
+use crate::sys;
+use core::ptr::addr_of_mut;
+
+/// Marks `test` failed when `ok` is false, naming the check in the log.
+fn check(test: *mut sys::kunit, ok: bool, what: &str) {
+    if !ok {
+        kernel::pr_err!("sp kunit: check failed: {}\n", what);
+        // SAFETY: KUnit passes a valid test for the duration of the case.
+        unsafe { (*test).status = sys::kunit_status_KUNIT_FAILURE };
+    }
+}
+
+unsafe extern "C" fn url_to_sockaddr(test: *mut sys::kunit) {
+    match Addr::from_url(b"tcp://127.0.0.1:5555", false) {
+        Ok(a) => {
+            check(test, a.family() == sys::AF_INET as u16, "ipv4 family");
+            check(
+                test,
+                a.len() == core::mem::size_of::<sys::sockaddr_in>(),
+                "ipv4 length",
+            );
+            check(
+                test,
+                a.bytes()[2..8] == [0x15, 0xb3, 127, 0, 0, 1],
+                "ipv4 port and address",
+            );
+        }
+        Err(_) => check(test, false, "ipv4 url parses"),
+    }
+    match Addr::from_url(b"tcp://[::1]:80", false) {
+        Ok(a) => {
+            check(test, a.family() == sys::AF_INET6 as u16, "ipv6 family");
+            check(test, a.bytes()[2..4] == [0, 80], "ipv6 port");
+            check(
+                test,
+                a.bytes()[8..24] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+                "ipv6 address",
+            );
+        }
+        Err(_) => check(test, false, "ipv6 url parses"),
+    }
+    check(
+        test,
+        Addr::from_url(b"tcp://*:7", true).map(|a| a.family()) == Ok(sys::AF_INET6 as u16),
+        "* binds dual-stack",
+    );
+    check(
+        test,
+        Addr::from_url(b"tcp://*:7", false).is_err(),
+        "* cannot be dialed",
+    );
+    check(
+        test,
+        Addr::from_url(b"tcp://example.org:7", false).is_err(),
+        "names are refused",
+    );
+}
+
+fn skb_of(len: u32) -> Option<Skb> {
+    // SAFETY: Plain allocation; the new reference is owned by the `Skb`.
+    unsafe {
+        let skb = sys::sp_alloc_skb(len);
+        if !skb.is_null() {
+            sys::sp_skb_put(skb, len);
+        }
+        Skb::from_raw(skb)
+    }
+}
+
+unsafe extern "C" fn skb_queue_fifo(test: *mut sys::kunit) {
+    let mut q = SkbQueue::new();
+    for len in [10, 20, 30] {
+        match skb_of(len) {
+            Some(s) => q.push(s),
+            None => return check(test, false, "alloc_skb"),
+        }
+    }
+    check(test, q.len() == 3 && q.bytes() == 60, "counts after push");
+    check(test, q.pop().map(|s| s.len()) == Some(10), "fifo order");
+    check(test, q.len() == 2 && q.bytes() == 50, "counts after pop");
+    q.purge();
+    check(
+        test,
+        q.len() == 0 && q.bytes() == 0 && q.pop().is_none(),
+        "purge empties",
+    );
+}
+
+unsafe extern "C" fn socket_types(test: *mut sys::kunit) {
+    let req = Kind::from_type(sys::SOCK_REQ as i32).map(Kind::proto_id);
+    let rep = Kind::from_type(sys::SOCK_REP as i32).map(Kind::proto_id);
+    check(test, req == Some(0x30), "SOCK_REQ speaks 0x30");
+    check(test, rep == Some(0x31), "SOCK_REP speaks 0x31");
+    check(
+        test,
+        Kind::from_type(0).is_none() && Kind::from_type(11).is_none(),
+        "unknown types refused",
+    );
+}
+
+/// Builds a `kunit_case`.
+const fn case(name: &'static [u8], run: unsafe extern "C" fn(*mut sys::kunit)) -> sys::kunit_case {
+    // SAFETY: All-zero is a valid "empty" case; the fields KUnit reads are set below.
+    let mut c: sys::kunit_case = unsafe { core::mem::zeroed() };
+    c.run_case = Some(run);
+    c.name = name.as_ptr();
+    c
+}
+
+static mut CASES: [sys::kunit_case; 4] = [
+    case(b"url_to_sockaddr\0", url_to_sockaddr),
+    case(b"skb_queue_fifo\0", skb_queue_fifo),
+    case(b"socket_types\0", socket_types),
+    // SAFETY: The all-zero terminator KUnit looks for.
+    unsafe { core::mem::zeroed() },
+];
+
+const fn suite() -> sys::kunit_suite {
+    // SAFETY: All-zero is a valid suite without hooks; KUnit fills in its own fields.
+    let mut s: sys::kunit_suite = unsafe { core::mem::zeroed() };
+    let name = b"sp";
+    let mut i = 0;
+    while i < name.len() {
+        s.name[i] = name[i];
+        i += 1;
+    }
+    // Only the address is taken; KUnit writes case results into the array.
+    s.test_cases = addr_of_mut!(CASES).cast();
+    s
+}
+
+static mut SUITE: sys::kunit_suite = suite();
+
+/// The section entry KUnit's module loader hook looks for.
+#[repr(transparent)]
+struct SuitePtr(*mut sys::kunit_suite);
+
+// SAFETY: Read only by KUnit, at module load.
+unsafe impl Sync for SuitePtr {}
+
+#[used]
+#[link_section = ".kunit_test_suites"]
+static SUITES: SuitePtr = SuitePtr(addr_of_mut!(SUITE));

@@ -1,0 +1,509 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! One TCP connection under an SP socket: handshake, framing, transmit, teardown.
+//!
+//! Receive runs in the TCP socket's softirq callbacks: `sk_data_ready` feeds strparser, which
+//! frames the stream (the 8-byte SP header first, then 64-bit length-prefixed messages checked
+//! against SP_RCVMAXSIZE before anything is accumulated) and hands each message to
+//! [`Socket::deliver`] as a zero-copy skb. When the socket's receive buffer is full the message
+//! is held and strparser paused, so TCP pushes back on the peer.
+//!
+//! Transmit runs in `tx_work` on the module's workqueue: it writes queued frames with
+//! `skb_send_sock_locked()` (non-blocking) and, when TCP's buffer is full, waits for
+//! `sk_write_space` to queue it again.
+//!
+//! Teardown ([`Pipe::close_sync`], process context) restores the TCP callbacks, stops
+//! strparser and the handshake timer, releases the TCP socket and removes the pipe from its
+//! SP socket. Any context may ask for it with [`Pipe::kill`].
+
+use crate::endpoint::Dialer;
+use crate::proto::{frame, header};
+use crate::skb::{Skb, SkbQueue};
+use crate::sock::Socket;
+use crate::sync::{new_bh_lock, queue, BhLock, Timer};
+use crate::sys;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use kernel::new_mutex;
+use kernel::prelude::*;
+use kernel::sync::{Arc, ArcBorrow, Mutex};
+use kernel::types::Opaque;
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
+
+/// How long a peer has to send its SP header (nng allows 10 s, nanomsg 1 s).
+const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
+
+/// Where a pipe is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum PipeState {
+    /// Waiting for the peer's SP header.
+    Handshake = 0,
+    /// Carrying messages.
+    Ready = 1,
+    /// Being torn down.
+    Dead = 2,
+}
+
+/// What the transmit side owns, under the pipe's mutex (process context only).
+struct Conn {
+    /// The TCP socket; null once closed.
+    tcp: *mut sys::socket,
+    /// Bytes of the head frame already written.
+    off: usize,
+}
+
+/// Frames waiting to go out, and a received message waiting for room.
+struct Queues {
+    tx: SkbQueue,
+    held: Option<Skb>,
+}
+
+/// One TCP connection.
+#[pin_data]
+pub(crate) struct Pipe {
+    /// 31-bit id, unique in the socket; REP replies are routed by it.
+    pub(crate) id: u32,
+    sock: Arc<Socket>,
+    dialer: Option<Arc<Dialer>>,
+    /// The TCP `struct sock`; valid while `conn.tcp` is not null.
+    tcp_sk: *mut sys::sock,
+    max_msg: Option<u64>,
+    state: AtomicU8,
+    /// The peer's header was good at some point (resets the dialer's backoff).
+    handshaken: AtomicBool,
+    /// Teardown has started.
+    closed: AtomicBool,
+    #[pin]
+    conn: Mutex<Conn>,
+    #[pin]
+    q: BhLock<Queues>,
+    #[pin]
+    strp: Opaque<sys::strparser>,
+    /// The TCP socket's own callbacks, saved at attach, restored at close.
+    saved: UnsafeCell<sys::sp_saved_cbs>,
+    #[pin]
+    hdr_timer: Timer,
+    #[pin]
+    tx_work: Work<Pipe, 0>,
+    #[pin]
+    close_work: Work<Pipe, 1>,
+}
+
+// SAFETY: Shared state is atomics or behind locks; `saved` is written once before the
+// callbacks that read it can run; raw pointers are owned TCP objects used under `conn`.
+unsafe impl Send for Pipe {}
+// SAFETY: As above.
+unsafe impl Sync for Pipe {}
+
+impl_has_work! {
+    impl HasWork<Self, 0> for Pipe { self.tx_work }
+    impl HasWork<Self, 1> for Pipe { self.close_work }
+}
+
+static STRP_CBS: sys::strp_callbacks = sys::strp_callbacks {
+    parse_msg: Some(strp_parse_msg),
+    rcv_msg: Some(strp_rcv_msg),
+    read_sock: None,
+    read_sock_done: None,
+    abort_parser: Some(strp_abort),
+    lock: None,
+    unlock: None,
+};
+
+impl Pipe {
+    /// Runs a new connection `tcp` (owned; released on failure) under `sock`.
+    pub(crate) fn start(
+        sock: &Arc<Socket>,
+        tcp: *mut sys::socket,
+        dialer: Option<Arc<Dialer>>,
+    ) -> Result {
+        // SAFETY: `tcp` is a valid, connected kernel TCP socket we own.
+        let tcp_sk = unsafe { (*tcp).sk };
+        let opts = sock.opts();
+        let pipe = Arc::pin_init(
+            pin_init!(Self {
+                id: sock.next_pipe_id(),
+                sock: sock.clone(),
+                dialer,
+                tcp_sk,
+                max_msg: opts.rcvmaxsize.map(u64::from),
+                state: AtomicU8::new(PipeState::Handshake as u8),
+                handshaken: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+                conn <- new_mutex!(Conn { tcp, off: 0 }, "sp_pipe_conn"),
+                q <- new_bh_lock!(Queues { tx: SkbQueue::new(), held: None }, "sp_pipe_q"),
+                strp: Opaque::uninit(),
+                saved: UnsafeCell::new(Default::default()),
+                hdr_timer <- Timer::new(hdr_timer_fn),
+                tx_work <- new_work!("sp_pipe_tx"),
+                close_work <- new_work!("sp_pipe_close"),
+            }),
+            GFP_KERNEL,
+        );
+        let pipe = match pipe {
+            Ok(p) => p,
+            Err(e) => {
+                // SAFETY: We own `tcp`.
+                unsafe { sys::sock_release(tcp) };
+                return Err(e);
+            }
+        };
+        // SAFETY: `tcp_sk` is valid; the pipe is pinned in its `Arc` and outlives strparser
+        // and the callbacks, which `close_sync` stops before the socket's reference goes.
+        unsafe {
+            sys::tcp_sock_set_nodelay(tcp_sk);
+            // strparser refuses messages larger than the TCP receive buffer.
+            if let Some(max) = opts.rcvmaxsize {
+                let want = (max as i32).saturating_add(64 * 1024).saturating_mul(2);
+                if (*tcp_sk).sk_rcvbuf < want {
+                    sys::sp_set_sk_rcvbuf(tcp_sk, want);
+                }
+            } else {
+                sys::sp_set_sk_rcvbuf(tcp_sk, i32::MAX / 2);
+            }
+            sys::strp_init(pipe.strp.get(), tcp_sk, &STRP_CBS);
+            sys::sp_cb_attach(
+                tcp_sk,
+                &*pipe as *const Pipe as *mut _,
+                pipe.saved.get(),
+                Some(tcp_data_ready),
+                Some(tcp_write_space),
+                Some(tcp_state_change),
+            );
+        }
+
+        // Visible to the socket only now, with strparser and the callbacks set up, so that any
+        // teardown finds them.
+        if let Err(e) = sock.add_pipe(pipe.clone()) {
+            pipe.close_sync();
+            return Err(e);
+        }
+
+        // Our header first; a fresh TCP socket always has room for 8 bytes.
+        let hdr = header::encode(sock.kind.proto_id());
+        let mut iov = sys::kvec {
+            iov_base: hdr.as_ptr() as *mut _,
+            iov_len: hdr.len(),
+        };
+        let mut msg: sys::msghdr = Default::default();
+        msg.msg_flags = sys::MSG_DONTWAIT;
+        // SAFETY: `tcp` is valid and owned by the pipe; `iov` and `msg` live across the call.
+        let sent = unsafe { sys::kernel_sendmsg(tcp, &mut msg, &mut iov, 1, hdr.len()) };
+        // SAFETY: `tcp_sk` is valid.
+        let state = unsafe { sys::sp_sk_state(tcp_sk) } as u32;
+        if sent != hdr.len() as i32 || state != sys::TCP_ESTABLISHED {
+            pipe.kill();
+            return Ok(());
+        }
+        pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
+        // Data that arrived before the callbacks were ours.
+        // SAFETY: strparser was initialised above.
+        unsafe { sys::strp_check_rcv(pipe.strp.get()) };
+        Ok(())
+    }
+
+    /// Where the pipe is in its life.
+    pub(crate) fn state(&self) -> PipeState {
+        match self.state.load(Ordering::Acquire) {
+            0 => PipeState::Handshake,
+            1 => PipeState::Ready,
+            _ => PipeState::Dead,
+        }
+    }
+
+    /// Frames queued for transmit.
+    pub(crate) fn tx_len(&self) -> usize {
+        self.q.lock().tx.len()
+    }
+
+    /// Queues a framed message and kicks transmit. Any context.
+    pub(crate) fn send(self: &Arc<Self>, skb: Skb) {
+        self.q.lock().tx.push(skb);
+        let _ = queue().enqueue::<Arc<Pipe>, 0>(self.clone());
+    }
+
+    /// Takes the message held while the receive buffer was full.
+    pub(crate) fn take_held(&self) -> Option<Skb> {
+        self.q.lock().held.take()
+    }
+
+    /// Holds a message that does not fit the receive buffer yet; called under the socket's
+    /// lock, with strparser paused.
+    pub(crate) fn hold(&self, skb: Skb) {
+        self.q.lock().held = Some(skb);
+    }
+
+    /// Resumes strparser after a held message was delivered.
+    ///
+    /// Called under the socket's lock, which `close_sync` takes (removing the pipe) before it
+    /// stops strparser, so strparser is alive here.
+    pub(crate) fn unpause(&self) {
+        if self.state() != PipeState::Dead {
+            // SAFETY: See above.
+            unsafe { sys::strp_unpause(self.strp.get()) };
+        }
+    }
+
+    /// Asks for teardown from any context; idempotent.
+    pub(crate) fn kill(&self) {
+        if self.state.swap(PipeState::Dead as u8, Ordering::AcqRel) == PipeState::Dead as u8 {
+            return;
+        }
+        // SAFETY: `self` lives in an `Arc` (all pipes do), kept alive by the caller.
+        let arc: Arc<Pipe> = unsafe { ArcBorrow::from_raw(self) }.into();
+        let _ = queue().enqueue::<Arc<Pipe>, 1>(arc);
+    }
+
+    /// Tears the connection down and removes the pipe from its socket. Process context.
+    pub(crate) fn close_sync(&self) {
+        self.state.store(PipeState::Dead as u8, Ordering::Release);
+        if self.closed.swap(true, Ordering::AcqRel) {
+            // Someone else is tearing it down (close work and release may race).
+            return;
+        }
+        // SAFETY: `start` set up strparser and the callbacks before the pipe became visible
+        // to anyone who could call this. Restoring the callbacks under `sk_callback_lock` ends
+        // new callback invocations; `strp_done` waits for strparser's work; the timer is shut
+        // down synchronously. The TCP socket stays valid until `close_sync_detached`.
+        unsafe {
+            sys::sp_cb_detach(self.tcp_sk, self.saved.get());
+            sys::strp_stop(self.strp.get());
+        }
+        // The socket's lock: after this no `unpause` can reach strparser.
+        self.sock.pipe_removed(self);
+        // SAFETY: As above; `strp_done` must not run under the TCP socket lock or ours.
+        unsafe { sys::strp_done(self.strp.get()) };
+        self.hdr_timer.shutdown();
+        self.close_sync_detached();
+        if let Some(d) = &self.dialer {
+            d.pipe_closed(self.handshaken.load(Ordering::Acquire));
+        }
+    }
+
+    /// Releases the TCP socket and drops queued frames (callbacks already detached or never
+    /// attached).
+    fn close_sync_detached(&self) {
+        let mut conn = self.conn.lock();
+        if !conn.tcp.is_null() {
+            // SAFETY: We own the socket; nothing else uses it once `conn.tcp` is null.
+            unsafe { sys::sock_release(conn.tcp) };
+            conn.tcp = core::ptr::null_mut();
+        }
+        drop(conn);
+        let mut q = self.q.lock();
+        q.tx.purge();
+        let held = q.held.take();
+        drop(q);
+        drop(held);
+    }
+
+    /// Writes queued frames until done or TCP is full.
+    fn transmit(&self) {
+        let mut conn = self.conn.lock();
+        if conn.tcp.is_null() {
+            return;
+        }
+        // SAFETY: `tcp_sk` is valid while `conn.tcp` is set, which we hold.
+        unsafe { sys::sp_lock_sock(self.tcp_sk) };
+        let mut failed = false;
+        loop {
+            let head = self.q.lock().tx.peek();
+            if head.is_null() {
+                break;
+            }
+            // SAFETY: Only this function (serialised by `conn`) and teardown (which also holds
+            // `conn`) remove the head, so it stays valid.
+            let len = unsafe { sys::sp_skb_len(head) } as usize;
+            let off = conn.off;
+            // SAFETY: As above; the TCP socket is locked.
+            let n = unsafe {
+                sys::skb_send_sock_locked(self.tcp_sk, head, off as i32, (len - off) as i32)
+            };
+            if n < 0 {
+                failed = n != -(sys::EAGAIN as i32);
+                break;
+            }
+            conn.off += n as usize;
+            if conn.off >= len {
+                conn.off = 0;
+                let done = self.q.lock().tx.pop();
+                drop(done);
+            }
+        }
+        // SAFETY: Locked above.
+        unsafe { sys::release_sock(self.tcp_sk) };
+        drop(conn);
+        if failed {
+            self.kill();
+        }
+    }
+
+    /// The peer's SP header arrived.
+    fn handshake(&self, hdr: &[u8; header::HEADER_LEN]) {
+        if header::check(hdr, self.sock.kind.proto_id()).is_err() {
+            self.kill();
+            return;
+        }
+        if self
+            .state
+            .compare_exchange(
+                PipeState::Handshake as u8,
+                PipeState::Ready as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .is_ok()
+        {
+            self.hdr_timer.cancel();
+            self.handshaken.store(true, Ordering::Release);
+            self.sock.pipe_ready(self);
+        }
+    }
+}
+
+impl WorkItem<0> for Pipe {
+    type Pointer = Arc<Pipe>;
+
+    fn run(this: Arc<Pipe>) {
+        this.transmit();
+    }
+}
+
+impl WorkItem<1> for Pipe {
+    type Pointer = Arc<Pipe>;
+
+    fn run(this: Arc<Pipe>) {
+        this.close_sync();
+    }
+}
+
+/// The pipe attached to a TCP socket, under `sk_callback_lock`.
+///
+/// # Safety
+///
+/// `sk` must be a TCP socket with our callbacks, and the caller must hold its callback lock.
+unsafe fn pipe_of<'a>(sk: *mut sys::sock) -> Option<&'a Pipe> {
+    // SAFETY: The user data is a `Pipe` kept alive until the callbacks are detached, which
+    // takes the callback lock for writing.
+    unsafe { sys::sp_cb_user(sk).cast::<Pipe>().as_ref() }
+}
+
+unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
+    // SAFETY: Called by TCP with a valid `sk`.
+    unsafe {
+        sys::sp_cb_read_lock(sk);
+        if let Some(p) = pipe_of(sk) {
+            sys::strp_data_ready(p.strp.get());
+        }
+        sys::sp_cb_read_unlock(sk);
+    }
+}
+
+unsafe extern "C" fn tcp_write_space(sk: *mut sys::sock) {
+    // SAFETY: As for `tcp_data_ready`.
+    unsafe {
+        sys::sp_cb_read_lock(sk);
+        if let Some(p) = pipe_of(sk) {
+            if p.tx_len() > 0 {
+                let arc: Arc<Pipe> = ArcBorrow::from_raw(p).into();
+                let _ = queue().enqueue::<Arc<Pipe>, 0>(arc);
+            }
+        }
+        sys::sp_cb_read_unlock(sk);
+    }
+}
+
+unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
+    // SAFETY: As for `tcp_data_ready`.
+    unsafe {
+        sys::sp_cb_read_lock(sk);
+        if let Some(p) = pipe_of(sk) {
+            if sys::sp_sk_state(sk) as u32 != sys::TCP_ESTABLISHED {
+                p.kill();
+            }
+        }
+        sys::sp_cb_read_unlock(sk);
+    }
+}
+
+/// The pipe of a strparser.
+///
+/// # Safety
+///
+/// `strp` must be the strparser of a live pipe (strparser only calls back before `strp_done`).
+unsafe fn pipe_of_strp<'a>(strp: *mut sys::strparser) -> &'a Pipe {
+    // SAFETY: See above.
+    unsafe { &*kernel::container_of!(strp.cast::<Opaque<sys::strparser>>(), Pipe, strp) }
+}
+
+unsafe extern "C" fn strp_parse_msg(strp: *mut sys::strparser, skb: *mut sys::sk_buff) -> i32 {
+    // SAFETY: strparser calls with its own live pipe and a valid head skb.
+    let (pipe, m, len) = unsafe {
+        (
+            pipe_of_strp(strp),
+            &*sys::sp_strp_msg(skb),
+            sys::sp_skb_len(skb) as usize,
+        )
+    };
+    if pipe.state() == PipeState::Handshake {
+        return header::HEADER_LEN as i32;
+    }
+    let off = m.offset.max(0) as usize;
+    if len < off + frame::LEN_PREFIX {
+        return 0;
+    }
+    let mut prefix = [0u8; frame::LEN_PREFIX];
+    // SAFETY: The range was checked above.
+    if unsafe { sys::skb_copy_bits(skb, off as i32, prefix.as_mut_ptr().cast(), 8) } != 0 {
+        return -(sys::EINVAL as i32);
+    }
+    match frame::decode_len(&prefix, pipe.max_msg) {
+        Ok(n) if n <= (i32::MAX as usize) - frame::LEN_PREFIX => (n + frame::LEN_PREFIX) as i32,
+        _ => -(sys::EMSGSIZE as i32),
+    }
+}
+
+unsafe extern "C" fn strp_rcv_msg(strp: *mut sys::strparser, skb: *mut sys::sk_buff) {
+    // SAFETY: As for `strp_parse_msg`; the skb reference is ours now.
+    let (pipe, skb) = unsafe { (pipe_of_strp(strp), Skb::from_raw(skb)) };
+    let Some(skb) = skb else { return };
+    // SAFETY: Every skb strparser delivers carries its message descriptor.
+    let m = unsafe { &mut *sys::sp_strp_msg(skb.as_ptr()) };
+    match pipe.state() {
+        PipeState::Handshake => {
+            let mut hdr = [0u8; header::HEADER_LEN];
+            if skb.copy_bits(m.offset.max(0) as usize, &mut hdr) {
+                pipe.handshake(&hdr);
+            } else {
+                pipe.kill();
+            }
+        }
+        PipeState::Ready => {
+            // From here on the descriptor covers the SP payload only.
+            m.offset += frame::LEN_PREFIX as i32;
+            m.full_len -= frame::LEN_PREFIX as i32;
+            // Paused first, so that a `resume` racing with a full receive buffer cannot be
+            // lost: it unpauses after it took the held message.
+            // SAFETY: strparser calls `rcv_msg` with the TCP socket locked.
+            unsafe { sys::sp_strp_pause(strp) };
+            if pipe.sock.deliver(pipe, skb) {
+                // SAFETY: As above.
+                unsafe { sys::sp_strp_unpause_locked(strp) };
+            }
+        }
+        PipeState::Dead => {}
+    }
+}
+
+unsafe extern "C" fn strp_abort(strp: *mut sys::strparser, _err: i32) {
+    // SAFETY: As for `strp_parse_msg`.
+    unsafe { pipe_of_strp(strp) }.kill();
+}
+
+unsafe extern "C" fn hdr_timer_fn(t: *mut sys::timer_list) {
+    // SAFETY: The timer is embedded in a live pipe: `close_sync` shuts it down first.
+    let pipe = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Pipe, hdr_timer) };
+    if pipe.state() == PipeState::Handshake {
+        pipe.kill();
+    }
+}

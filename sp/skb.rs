@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Owned socket buffers and a plain FIFO of them.
+//!
+//! Messages travel as `sk_buff`s: built by sendmsg (charged to the SP socket's send buffer),
+//! cloned (sharing the payload) onto the transmit queue of the pipe they go out on, and received
+//! as strparser's zero-copy message skbs.
+
+use crate::sys;
+use core::ptr::NonNull;
+
+/// An `sk_buff` this code owns one reference to; freed on drop.
+pub(crate) struct Skb(NonNull<sys::sk_buff>);
+
+// SAFETY: An skb reference may be handed to and freed from any context.
+unsafe impl Send for Skb {}
+
+impl Skb {
+    /// Takes ownership of one reference.
+    ///
+    /// # Safety
+    ///
+    /// `skb` must be a valid skb whose reference the caller gives up.
+    pub(crate) unsafe fn from_raw(skb: *mut sys::sk_buff) -> Option<Self> {
+        NonNull::new(skb).map(Self)
+    }
+
+    /// Gives up ownership without freeing.
+    pub(crate) fn into_raw(self) -> *mut sys::sk_buff {
+        let p = self.0.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+
+    /// The raw pointer, still owned by `self`.
+    pub(crate) fn as_ptr(&self) -> *mut sys::sk_buff {
+        self.0.as_ptr()
+    }
+
+    /// Total length, linear part and fragments.
+    pub(crate) fn len(&self) -> usize {
+        // SAFETY: `self` owns a valid skb.
+        unsafe { sys::sp_skb_len(self.as_ptr()) as usize }
+    }
+
+    /// The first `n` bytes of the linear part, for writing framing in front of a payload.
+    ///
+    /// Only for skbs built by `sp_skb_alloc_send` with at least `n` bytes of headroom, which
+    /// nobody else references yet.
+    pub(crate) fn head_mut(&mut self, n: usize) -> &mut [u8] {
+        // SAFETY: The skb was built with `n` linear bytes reserved for framing and is not
+        // shared, so the bytes are valid and ours to write for the borrow of `self`.
+        unsafe { core::slice::from_raw_parts_mut(sys::sp_skb_data(self.as_ptr()), n) }
+    }
+
+    /// Copies `out.len()` bytes at `offset`, wherever they live in the skb.
+    pub(crate) fn copy_bits(&self, offset: usize, out: &mut [u8]) -> bool {
+        let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(out.len())) else {
+            return false;
+        };
+        // SAFETY: `out` is valid for `len` bytes; `skb_copy_bits` checks the range.
+        unsafe { sys::skb_copy_bits(self.as_ptr(), off, out.as_mut_ptr().cast(), len) == 0 }
+    }
+
+    /// A clone sharing the payload (`GFP_ATOMIC`: used under spinlocks).
+    pub(crate) fn clone_atomic(&self) -> Option<Self> {
+        // SAFETY: `self` is valid; `skb_clone` returns a new reference or NULL.
+        unsafe { Self::from_raw(sys::skb_clone(self.as_ptr(), kernel::bindings::GFP_ATOMIC)) }
+    }
+}
+
+impl Drop for Skb {
+    fn drop(&mut self) {
+        // SAFETY: We own one reference.
+        unsafe { sys::sp_kfree_skb(self.as_ptr()) }
+    }
+}
+
+/// A FIFO of owned skbs linked through `skb->next`, with a byte count.
+///
+/// Plain data without self-references, so it can live inside a lock's data.
+pub(crate) struct SkbQueue {
+    head: *mut sys::sk_buff,
+    tail: *mut sys::sk_buff,
+    len: usize,
+    bytes: usize,
+}
+
+// SAFETY: The queue owns its skbs, which may move between contexts.
+unsafe impl Send for SkbQueue {}
+
+impl SkbQueue {
+    /// An empty queue.
+    pub(crate) const fn new() -> Self {
+        Self {
+            head: core::ptr::null_mut(),
+            tail: core::ptr::null_mut(),
+            len: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Number of skbs queued.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Bytes queued.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Appends `skb`.
+    pub(crate) fn push(&mut self, skb: Skb) {
+        self.bytes += skb.len();
+        let p = skb.into_raw();
+        // SAFETY: `p` is owned by the queue from here on; `tail` is valid when non-null.
+        unsafe {
+            sys::sp_skb_set_next(p, core::ptr::null_mut());
+            if self.tail.is_null() {
+                self.head = p;
+            } else {
+                sys::sp_skb_set_next(self.tail, p);
+            }
+        }
+        self.tail = p;
+        self.len += 1;
+    }
+
+    /// The first skb, still owned by the queue.
+    pub(crate) fn peek(&self) -> *mut sys::sk_buff {
+        self.head
+    }
+
+    /// Removes the first skb.
+    pub(crate) fn pop(&mut self) -> Option<Skb> {
+        if self.head.is_null() {
+            return None;
+        }
+        let p = self.head;
+        // SAFETY: `p` is a valid skb owned by the queue; ownership moves to the caller.
+        unsafe {
+            self.head = sys::sp_skb_next(p);
+            sys::sp_skb_set_next(p, core::ptr::null_mut());
+        }
+        if self.head.is_null() {
+            self.tail = core::ptr::null_mut();
+        }
+        self.len -= 1;
+        // SAFETY: As above.
+        let skb = unsafe { Skb::from_raw(p) }?;
+        self.bytes -= skb.len();
+        Some(skb)
+    }
+
+    /// Frees everything queued.
+    pub(crate) fn purge(&mut self) {
+        while self.pop().is_some() {}
+    }
+}
+
+impl Drop for SkbQueue {
+    fn drop(&mut self) {
+        self.purge();
+    }
+}
