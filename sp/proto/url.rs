@@ -71,14 +71,12 @@ fn parse_dec(s: &[u8], max: u32) -> Option<u32> {
     if s.is_empty() || s.len() > 5 {
         return None;
     }
-    let mut n: u32 = 0;
-    for &c in s {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u32::from(c - b'0');
-    }
-    (n <= max).then_some(n)
+    s.iter()
+        .try_fold(0u32, |n, &c| {
+            let d = (c as char).to_digit(10)?;
+            n.checked_mul(10)?.checked_add(d)
+        })
+        .filter(|&n| n <= max)
 }
 
 /// A dotted quad, each part 0..=255 without a sign.
@@ -86,61 +84,77 @@ fn parse_v4(s: &[u8]) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
     let mut parts = s.split(|&c| c == b'.');
     for b in out.iter_mut() {
-        *b = parse_dec(parts.next()?, 255)? as u8;
+        *b = u8::try_from(parse_dec(parts.next()?, 255)?).ok()?;
     }
     parts.next().is_none().then_some(out)
+}
+
+/// Up to eight 16-bit groups of an IPv6 address, in order.
+struct Groups {
+    /// The groups parsed so far.
+    g: [u16; 8],
+    /// How many.
+    n: usize,
+}
+
+impl Groups {
+    /// Appends one group; `None` past eight.
+    fn push(&mut self, v: u16) -> Option<()> {
+        *self.g.get_mut(self.n)? = v;
+        self.n = self.n.checked_add(1)?;
+        Some(())
+    }
+
+    /// Parses `a:b:c`, where only the last group may be a dotted quad if `v4_tail`.
+    fn parse(part: &[u8], v4_tail: bool) -> Option<Self> {
+        let mut out = Self { g: [0; 8], n: 0 };
+        if part.is_empty() {
+            return Some(out);
+        }
+        let mut groups = part.split(|&c| c == b':').peekable();
+        while let Some(g) = groups.next() {
+            if v4_tail && groups.peek().is_none() && g.contains(&b'.') {
+                let [a, b, c, d] = parse_v4(g)?;
+                out.push(u16::from_be_bytes([a, b]))?;
+                out.push(u16::from_be_bytes([c, d]))?;
+            } else if g.is_empty() || g.len() > 4 || !g.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            } else {
+                out.push(u16::from_str_radix(core::str::from_utf8(g).ok()?, 16).ok()?)?;
+            }
+        }
+        Some(out)
+    }
 }
 
 /// RFC 4291 text form: eight groups of up to four hex digits, at most one `::`, and an
 /// optional trailing dotted quad.
 fn parse_v6(s: &[u8]) -> Option<[u8; 16]> {
-    let mut head = [0u16; 8];
-    let mut tail = [0u16; 8];
-    let (mut nh, mut nt) = (0usize, 0usize);
-    let (front, back) = match s.windows(2).position(|w| w == b"::") {
-        Some(i) => (s.get(..i)?, Some(s.get(i + 2..)?)),
-        None => (s, None),
-    };
-    // Each side is a list of groups; only the very last group may be an IPv4 address.
-    let fill = |part: &[u8], out: &mut [u16; 8], n: &mut usize, last: bool| -> Option<()> {
-        if part.is_empty() {
-            return Some(());
-        }
-        let count = part.split(|&c| c == b':').count();
-        for (i, g) in part.split(|&c| c == b':').enumerate() {
-            if last && i + 1 == count && g.contains(&b'.') {
-                let v4 = parse_v4(g)?;
-                *out.get_mut(*n)? = u16::from_be_bytes([v4[0], v4[1]]);
-                *out.get_mut(*n + 1)? = u16::from_be_bytes([v4[2], v4[3]]);
-                *n += 2;
-                continue;
-            }
-            if g.is_empty() || g.len() > 4 {
+    let mut groups = [0u16; 8];
+    match s.windows(2).position(|w| w == b"::") {
+        None => {
+            let all = Groups::parse(s, true)?;
+            if all.n != 8 {
                 return None;
             }
-            let mut v: u16 = 0;
-            for &c in g {
-                v = (v << 4) | (c as char).to_digit(16)? as u16;
-            }
-            *out.get_mut(*n)? = v;
-            *n += 1;
+            groups = all.g;
         }
-        Some(())
-    };
-    fill(front, &mut head, &mut nh, back.is_none())?;
-    match back {
-        None if nh != 8 => return None,
-        None => {}
-        Some(b) => {
-            fill(b, &mut tail, &mut nt, true)?;
-            if nh + nt > 7 {
+        Some(i) => {
+            let head = Groups::parse(s.get(..i)?, false)?;
+            let tail = Groups::parse(s.get(i.checked_add(2)?..)?, true)?;
+            // `::` stands for at least one zero group.
+            let zeros = 8usize.checked_sub(head.n)?.checked_sub(tail.n)?;
+            if zeros == 0 {
                 return None;
             }
+            groups
+                .get_mut(..head.n)?
+                .copy_from_slice(head.g.get(..head.n)?);
+            groups
+                .get_mut(8usize.checked_sub(tail.n)?..)?
+                .copy_from_slice(tail.g.get(..tail.n)?);
         }
     }
-    let mut groups = [0u16; 8];
-    groups.get_mut(..nh)?.copy_from_slice(head.get(..nh)?);
-    groups.get_mut(8 - nt..)?.copy_from_slice(tail.get(..nt)?);
     let mut out = [0u8; 16];
     for (o, g) in out.chunks_exact_mut(2).zip(groups) {
         o.copy_from_slice(&g.to_be_bytes());
@@ -201,6 +215,9 @@ mod tests {
             b"tcp://[1:2:3:4:5:6:7:8:9]:5",
             b"tcp://[1::2::3]:5",
             b"tcp://[12345::]:5",
+            b"tcp://[+1::]:5",
+            b"tcp://[1:2:3:4::5:6:7:8]:5",
+            b"tcp://+1.2.3.4:5",
         ] {
             assert!(parse(bad).is_err(), "{:?}", core::str::from_utf8(bad));
         }
