@@ -87,6 +87,11 @@ int sp_sk_wmem_alloc(const struct sock *sk)
 	return sk_wmem_alloc_get(sk);
 }
 
+int sp_sk_sndbuf(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_sndbuf);
+}
+
 bool sp_sock_writeable(const struct sock *sk)
 {
 	return sock_writeable(sk);

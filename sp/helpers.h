@@ -33,6 +33,7 @@ int sp_sk_err(const struct sock *sk);
 int sp_sock_error(struct sock *sk);
 int sp_sk_rmem_alloc(const struct sock *sk);
 int sp_sk_wmem_alloc(const struct sock *sk);
+int sp_sk_sndbuf(const struct sock *sk);
 bool sp_sock_writeable(const struct sock *sk);
 long sp_sock_sndtimeo(const struct sock *sk, bool noblock);
 void sp_sk_write_space(struct sock *sk);

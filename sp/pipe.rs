@@ -216,6 +216,17 @@ impl Pipe {
         self.q.lock().tx.len()
     }
 
+    /// Whether fewer than `frames` frames and `bytes` bytes are queued.
+    pub(crate) fn tx_room(&self, frames: usize, bytes: usize) -> bool {
+        let q = self.q.lock();
+        q.tx.len() < frames && q.tx.bytes() < bytes
+    }
+
+    /// Writes what is queued now, from the caller's context (release).
+    pub(crate) fn flush(&self) {
+        self.transmit();
+    }
+
     /// Queues a framed message and kicks transmit. Any context.
     pub(crate) fn send(self: &Arc<Self>, skb: Skb) {
         self.q.lock().tx.push(skb);

@@ -31,7 +31,9 @@ pub(crate) fn errno(e: u32) -> Error {
 /// nothing to answer); documented in the README.
 pub(crate) const ESTATE: u32 = sys::EPROTO;
 
-/// Frames queued on one pipe beyond which senders skip it (REQ) or drop (REP replies).
+/// Frames queued on one pipe beyond which senders skip it (REQ) or drop (REP replies); REP
+/// also drops once a pipe holds SO_SNDBUF bytes, so that one peer that does not read cannot
+/// take the whole send buffer.
 pub(crate) const PIPE_TXQ_MAX: usize = 64;
 
 /// Socket types, with their wire protocol ids.
@@ -445,8 +447,10 @@ impl Socket {
                 head[..frame].copy_from_slice(&crate::proto::frame::encode_len(bt_len + len));
                 head[frame..].copy_from_slice(bt);
                 // A reply that cannot be routed (peer gone, queue full) is dropped.
+                // SAFETY: `sk` is valid.
+                let cap = unsafe { sys::sp_sk_sndbuf(self.sk) }.max(0) as usize;
                 if let Some(p) = inner.pipes.iter().find(|p| p.id == owed.pipe) {
-                    if p.state() == PipeState::Ready && p.tx_len() < PIPE_TXQ_MAX {
+                    if p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap) {
                         p.send(skb);
                     }
                 }
@@ -595,6 +599,9 @@ impl Socket {
             ep.close();
         }
         for p in pipes.iter() {
+            // What was already handed to a pipe goes to TCP, which delivers it after
+            // release as it does for any closed socket; what TCP cannot take now is lost.
+            p.flush();
             p.close_sync();
         }
     }
