@@ -11,6 +11,7 @@
 //! - [`header`]: the 8-byte connection header and the protocol partner table.
 //! - [`frame`]: 64-bit length framing and a streaming decoder.
 //! - [`reqrep`]: request ids and REP backtraces.
+//! - [`topic`]: SUB subscription prefixes and the message matcher.
 //! - [`backoff`]: reconnect backoff with jitter.
 //! - [`url`]: `tcp://` endpoint URLs.
 
@@ -18,4 +19,5 @@ pub(crate) mod backoff;
 pub(crate) mod frame;
 pub(crate) mod header;
 pub(crate) mod reqrep;
+pub(crate) mod topic;
 pub(crate) mod url;
