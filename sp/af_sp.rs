@@ -11,11 +11,13 @@
 //! - [`proto`]: the wire logic (header, framing, request ids, backtraces, URLs, backoff),
 //!   free of the kernel crate and tested on the host.
 //! - [`family`]: registration of the family and its `proto_ops`, the C trampolines.
-//! - [`sock`]: one SP socket: its state, send/recv/poll, and the REQ/REP patterns.
+//! - [`sock`]: one SP socket: its state and the system calls all patterns share.
+//! - [`reqrep`], [`pubsub`]: the patterns, routing messages across a socket's pipes.
 //! - [`pipe`]: one TCP connection under a socket: handshake, framing (strparser), transmit.
 //! - [`endpoint`]: listeners and dialers that make pipes.
 //! - [`addr`], [`sockopt`]: the user-facing address and option handling.
-//! - [`sync`], [`sys`]: glue the 6.12 kernel crate lacks, and the generated bindings.
+//! - [`sync`], [`skb`], [`sys`]: glue the 6.12 kernel crate lacks, socket buffers, and the
+//!   generated bindings.
 
 // `pin_init!` of the larger structures nests deeper than the default limit.
 #![recursion_limit = "256"]
@@ -29,6 +31,8 @@ mod kunit;
 mod pipe;
 #[allow(dead_code)]
 mod proto;
+mod pubsub;
+mod reqrep;
 mod skb;
 mod sock;
 mod sockopt;

@@ -18,7 +18,7 @@ use kernel::sync::{Arc, ArcBorrow};
 // The core keeps pointers to these for as long as the family is registered; they are written
 // only by `Registration::new`, before registration.
 static mut PROTO: sys::proto = unsafe { core::mem::zeroed() };
-static mut OPS: [sys::proto_ops; 2] = unsafe { core::mem::zeroed() };
+static mut OPS: [sys::proto_ops; 4] = unsafe { core::mem::zeroed() };
 static mut FAMILY: sys::net_proto_family = unsafe { core::mem::zeroed() };
 
 /// The family, registered while this lives.
@@ -151,6 +151,8 @@ unsafe extern "C" fn sp_create(
         let idx = match kind {
             Kind::Req => 0,
             Kind::Rep => 1,
+            Kind::Pub => 2,
+            Kind::Sub => 3,
         };
         // SAFETY: The family is registered, so are `PROTO` and `OPS`.
         let sk = unsafe {

@@ -222,14 +222,14 @@ impl Pipe {
         q.tx.len() < frames && q.tx.bytes() < bytes
     }
 
-    /// Writes what is queued now, from the caller's context (release).
-    pub(crate) fn flush(&self) {
-        self.transmit();
+    /// Queues a framed message; the caller then runs [`Pipe::transmit`] (process context) or
+    /// [`Pipe::kick`] (any context).
+    pub(crate) fn push(&self, skb: Skb) {
+        self.q.lock().tx.push(skb);
     }
 
-    /// Queues a framed message and kicks transmit. Any context.
-    pub(crate) fn send(self: &Arc<Self>, skb: Skb) {
-        self.q.lock().tx.push(skb);
+    /// Has the workqueue transmit what is queued. Any context.
+    pub(crate) fn kick(self: &Arc<Self>) {
         let _ = queue().enqueue::<Arc<Pipe>, 0>(self.clone());
     }
 
@@ -308,8 +308,10 @@ impl Pipe {
         drop(held);
     }
 
-    /// Writes queued frames until done or TCP is full.
-    fn transmit(&self) {
+    /// Writes queued frames until done or TCP is full, in the caller's context: the
+    /// workqueue, or a sender's own system call (sparing it a hand-off to a worker).
+    /// Sleeps (mutex, socket lock): process context only.
+    pub(crate) fn transmit(&self) {
         let mut conn = self.conn.lock();
         if conn.tcp.is_null() {
             return;

@@ -1,23 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One SP socket: its state, send/recv/poll, and the REQ/REP patterns.
+//! One SP socket: its state and the system calls every pattern shares.
 //!
 //! A [`Socket`] lives in an `Arc`; the `struct sp_sk` the socket core allocated points at it,
 //! each pipe and endpoint holds a reference back. `release()` ([`Socket::close`]) tears down
-//! endpoints and pipes synchronously, which breaks those cycles.
+//! endpoints and pipes synchronously, which breaks those cycles. The patterns (`reqrep`,
+//! `pubsub`) route messages across the socket's pipes; this file holds what they share.
 //!
 //! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks and strparser (softirq)
-//! deliver into it. Under it we may take a pipe's `q` lock and the receive queue's lock, and
-//! queue work; we never sleep, never take a TCP socket lock, and never call into TCP.
+//! deliver into it. Under it we may take a pipe's `q` lock and the receive queue's lock,
+//! allocate with `GFP_ATOMIC` and queue work; we never sleep, never take a TCP socket lock and
+//! never call into TCP. Transmit happens after the lock is dropped, in the sender's own
+//! context when it is process context, else on the workqueue.
+//!
 //! Messages are queued for the user on the core's `sk_receive_queue`, charged to
 //! `sk_rmem_alloc` and bounded by SO_RCVBUF; a pipe whose message does not fit is paused
 //! (strparser stops reading, TCP flow control pushes back on the peer) until recv makes room.
 
-use crate::pipe::{Pipe, PipeState};
-use crate::proto::{header, reqrep};
+use crate::pipe::Pipe;
+use crate::proto::header;
 use crate::skb::Skb;
 use crate::sync::{new_bh_lock, BhLock, Timer};
-use crate::{endpoint::Endpoint, sys};
+use crate::{endpoint::Endpoint, pubsub, reqrep, sys};
 use core::ptr;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -31,16 +35,18 @@ pub(crate) fn errno(e: u32) -> Error {
 /// nothing to answer); documented in the README.
 pub(crate) const ESTATE: u32 = sys::EPROTO;
 
-/// Frames queued on one pipe beyond which senders skip it (REQ) or drop (REP replies); REP
-/// also drops once a pipe holds SO_SNDBUF bytes, so that one peer that does not read cannot
+/// Frames queued on one pipe beyond which senders skip it (REQ) or drop (REP, PUB). Both
+/// also drop once a pipe holds SO_SNDBUF bytes, so that one peer that does not read cannot
 /// take the whole send buffer.
-pub(crate) const PIPE_TXQ_MAX: usize = 64;
+pub(crate) const PIPE_TXQ_MAX: usize = 1024;
 
 /// Socket types, with their wire protocol ids.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
     Req,
     Rep,
+    Pub,
+    Sub,
 }
 
 impl Kind {
@@ -49,6 +55,8 @@ impl Kind {
         match u32::try_from(ty).ok()? {
             sys::SOCK_REQ => Some(Self::Req),
             sys::SOCK_REP => Some(Self::Rep),
+            sys::SOCK_PUB => Some(Self::Pub),
+            sys::SOCK_SUB => Some(Self::Sub),
             _ => None,
         }
     }
@@ -58,6 +66,8 @@ impl Kind {
         match self {
             Self::Req => header::REQ,
             Self::Rep => header::REP,
+            Self::Pub => header::PUB,
+            Self::Sub => header::SUB,
         }
     }
 }
@@ -85,28 +95,12 @@ impl Default for Options {
     }
 }
 
-/// A request a REQ socket keeps until it is answered or replaced.
-struct Pending {
-    id: u32,
-    /// The framed request (length, id tag, body), charged to our send buffer; clones go out.
-    skb: Skb,
-    /// The pipe the last copy went out on.
-    pipe: Option<u32>,
-}
-
-enum ReqState {
-    /// Nothing asked: recv is a state error.
-    Idle,
-    /// A request is out (or waiting for a pipe).
-    Waiting(Pending),
-    /// The reply to request `id` is queued for the user.
-    Answered(u32),
-}
-
-/// What a REP socket owes: where the last request came from and its backtrace.
-struct Owed {
-    pipe: u32,
-    bt: reqrep::Backtrace,
+/// What each pattern keeps under the socket's lock.
+pub(crate) enum Pattern {
+    Req(reqrep::Req),
+    Rep(reqrep::Rep),
+    Pub,
+    Sub(pubsub::Sub),
 }
 
 /// The state under [`Socket::inner`].
@@ -116,13 +110,15 @@ pub(crate) struct Inner {
     pub(crate) pipes: KVec<Arc<Pipe>>,
     pub(crate) endpoints: KVec<Endpoint>,
     next_pipe_id: u32,
-    /// Round-robin cursor into `pipes`.
-    rr: usize,
+    /// Round-robin cursor into `pipes` for senders.
+    pub(crate) rr: usize,
     /// Some pipe holds a message that did not fit the receive buffer.
     paused: bool,
-    ids: reqrep::RequestIds,
-    req: ReqState,
-    owed: Option<Owed>,
+    /// Where `resume` starts its round over `pipes`.
+    resume_at: usize,
+    /// Messages dropped: copies a PUB could not queue, replies a REP could not route.
+    pub(crate) drops: u64,
+    pub(crate) pattern: Pattern,
 }
 
 /// One SP socket.
@@ -135,7 +131,7 @@ pub(crate) struct Socket {
     pub(crate) inner: BhLock<Inner>,
     /// REQ: resends an unanswered request.
     #[pin]
-    resend_timer: Timer,
+    pub(crate) resend_timer: Timer,
 }
 
 // SAFETY: All mutable state is behind `inner`; `sk` is reference counted and its fields are
@@ -149,6 +145,12 @@ impl Socket {
     pub(crate) fn new(sk: *mut sys::sock, kind: Kind) -> Result<Arc<Self>> {
         // SAFETY: Plain random number.
         let seed = unsafe { sys::get_random_u32() };
+        let pattern = match kind {
+            Kind::Req => Pattern::Req(reqrep::Req::new(seed.rotate_left(16))),
+            Kind::Rep => Pattern::Rep(reqrep::Rep::default()),
+            Kind::Pub => Pattern::Pub,
+            Kind::Sub => Pattern::Sub(pubsub::Sub::new()),
+        };
         let sock = Arc::pin_init(
             pin_init!(Self {
                 sk,
@@ -158,18 +160,18 @@ impl Socket {
                     opts: Options::default(),
                     pipes: KVec::new(),
                     endpoints: KVec::new(),
-                    next_pipe_id: seed & reqrep::ID_MASK,
+                    next_pipe_id: seed & crate::proto::reqrep::ID_MASK,
                     rr: 0,
                     paused: false,
-                    ids: reqrep::RequestIds::new(seed.rotate_left(16)),
-                    req: ReqState::Idle,
-                    owed: None,
+                    resume_at: 0,
+                    drops: 0,
+                    pattern,
                 }, "sp_socket"),
-                resend_timer <- Timer::new(resend_timer_fn),
+                resend_timer <- Timer::new(reqrep::resend_timer_fn),
             }),
             GFP_KERNEL,
         )?;
-        // SAFETY: `sk` is valid (caller); this reference is dropped in `Drop`.
+        // SAFETY: `sk` is valid (caller); this reference is dropped in `drop`.
         unsafe { sys::sp_sock_hold(sk) };
         Ok(sock)
     }
@@ -182,13 +184,19 @@ impl Socket {
     /// A fresh 31-bit pipe id.
     pub(crate) fn next_pipe_id(&self) -> u32 {
         let mut inner = self.inner.lock();
-        inner.next_pipe_id = inner.next_pipe_id.wrapping_add(1) & reqrep::ID_MASK;
+        inner.next_pipe_id = inner.next_pipe_id.wrapping_add(1) & crate::proto::reqrep::ID_MASK;
         inner.next_pipe_id
     }
 
     /// Options as they are now.
     pub(crate) fn opts(&self) -> Options {
         self.inner.lock().opts
+    }
+
+    /// SO_SNDBUF, which also caps each pipe's queue.
+    pub(crate) fn sndbuf(&self) -> usize {
+        // SAFETY: `sk` is valid.
+        unsafe { sys::sp_sk_sndbuf(self.sk) }.max(0) as usize
     }
 
     /// Registers a new pipe; fails once the socket is closing.
@@ -223,20 +231,17 @@ impl Socket {
     }
 
     /// A pipe finished its handshake (softirq or process context).
-    pub(crate) fn pipe_ready(&self, pipe: &Pipe) {
+    pub(crate) fn pipe_ready(&self, _pipe: &Pipe) {
         let mut inner = self.inner.lock();
         if inner.closing {
             return;
         }
-        if let ReqState::Waiting(p) = &inner.req {
-            if p.pipe.is_none() {
-                let _ = pipe;
-                self.req_dispatch(&mut inner);
-            }
+        if let Some(p) = reqrep::pipe_ready(&mut inner) {
+            p.kick();
         }
     }
 
-    /// A pipe is gone: forget it and move its outstanding request elsewhere.
+    /// A pipe is gone: forget it and let the pattern react.
     pub(crate) fn pipe_removed(&self, pipe: &Pipe) {
         let removed;
         {
@@ -244,72 +249,13 @@ impl Socket {
             let pos = inner.pipes.iter().position(|p| p.id == pipe.id);
             removed = pos.and_then(|i| crate::sync::swap_remove(&mut inner.pipes, i));
             if !inner.closing {
-                if let ReqState::Waiting(p) = &mut inner.req {
-                    if p.pipe == Some(pipe.id) {
-                        p.pipe = None;
-                        self.req_dispatch(&mut inner);
-                    }
+                if let Some(p) = reqrep::pipe_removed(&mut inner, pipe.id) {
+                    p.kick();
                 }
             }
         }
         // Dropped outside the lock.
         drop(removed);
-    }
-
-    /// REQ: sends the pending request's next copy to a pipe that can take it, round-robin.
-    fn req_dispatch(&self, inner: &mut Inner) {
-        let n = inner.pipes.len();
-        let mut choice = None;
-        // First a pipe with nothing queued, then any ready pipe with room.
-        for pass in 0..2 {
-            for k in 0..n {
-                let i = (inner.rr + k) % n;
-                let Some(p) = inner.pipes.get(i) else {
-                    continue;
-                };
-                if p.state() != PipeState::Ready {
-                    continue;
-                }
-                let queued = p.tx_len();
-                if (pass == 0 && queued == 0) || (pass == 1 && queued < PIPE_TXQ_MAX) {
-                    choice = Some(i);
-                    break;
-                }
-            }
-            if choice.is_some() {
-                break;
-            }
-        }
-        let ReqState::Waiting(pending) = &mut inner.req else {
-            return;
-        };
-        let Some(i) = choice else {
-            pending.pipe = None;
-            return;
-        };
-        inner.rr = i + 1;
-        let Some(pipe) = inner.pipes.get(i) else {
-            return;
-        };
-        let Some(copy) = pending.skb.clone_atomic() else {
-            // No memory now: the resend timer tries again.
-            pending.pipe = None;
-            return;
-        };
-        pending.pipe = Some(pipe.id);
-        pipe.send(copy);
-    }
-
-    /// The resend interval elapsed without a reply.
-    fn resend(&self) {
-        let mut inner = self.inner.lock();
-        if inner.closing {
-            return;
-        }
-        if let ReqState::Waiting(_) = inner.req {
-            self.req_dispatch(&mut inner);
-            self.resend_timer.arm_ms(inner.opts.resend_ivl);
-        }
     }
 
     /// Delivers a message from `pipe` (softirq or strparser work), which the caller paused.
@@ -321,33 +267,18 @@ impl Socket {
         let (off, len) = msg_span(&skb);
         let mut inner = self.inner.lock();
         match self.kind {
-            Kind::Req => {
-                let mut tag = [0u8; reqrep::TAG_LEN];
-                if len < tag.len() || !skb.copy_bits(off, &mut tag) {
-                    return true;
-                }
-                let Some(id) = reqrep::reply_id(&tag) else {
-                    return true;
-                };
-                if !matches!(&inner.req, ReqState::Waiting(p) if p.id == id) {
-                    // Not the request outstanding: stale or forged, dropped.
-                    return true;
-                }
-                if !self.queue_rcv(&mut inner, pipe, skb) {
-                    return false;
-                }
-                inner.req = ReqState::Answered(id);
-                self.resend_timer.cancel();
-                true
-            }
+            Kind::Req => reqrep::req_deliver(self, &mut inner, pipe, skb, off, len),
             Kind::Rep => {
-                let mut tags = [0u8; reqrep::TAG_LEN * reqrep::MAX_HOPS];
-                let n = len.min(tags.len());
-                if !skb.copy_bits(off, &mut tags[..n]) {
+                if !reqrep::rep_acceptable(&skb, off, len) {
+                    // Malformed or looping: dropped, as nng does.
                     return true;
                 }
-                if reqrep::Backtrace::parse(&tags[..n]).is_err() {
-                    // Malformed or looping: dropped, as nng does.
+                self.queue_rcv(&mut inner, pipe, skb)
+            }
+            // A PUB never reads payload from subscribers.
+            Kind::Pub => true,
+            Kind::Sub => {
+                if !pubsub::sub_wants(&inner, &skb, off, len) {
                     return true;
                 }
                 self.queue_rcv(&mut inner, pipe, skb)
@@ -357,7 +288,7 @@ impl Socket {
 
     /// Queues `skb` on the receive queue; when it is full, `pipe` holds it (and must stay
     /// paused) and this returns false.
-    fn queue_rcv(&self, inner: &mut Inner, pipe: &Pipe, skb: Skb) -> bool {
+    pub(crate) fn queue_rcv(&self, inner: &mut Inner, pipe: &Pipe, skb: Skb) -> bool {
         // SAFETY: `skb` is owned; the control block area is ours once strparser delivered it.
         unsafe { *sys::sp_skb_pipe_id(skb.as_ptr()) = pipe.id };
         // SAFETY: `self.sk` is valid; on success the queue takes the reference.
@@ -379,15 +310,23 @@ impl Socket {
             return;
         }
         inner.paused = false;
-        let mut i = 0;
-        while let Some(p) = inner.pipes.get(i) {
-            let p = p.clone();
-            i += 1;
-            let Some(skb) = p.take_held() else { continue };
+        // Starting where the last round stopped, so that no peer is always served first.
+        let n = inner.pipes.len();
+        let start = inner.resume_at;
+        for k in 0..n {
+            let i = (start + k) % n;
+            let Some(p) = inner.pipes.get(i).cloned() else {
+                continue;
+            };
+            let Some(skb) = p.take_held() else {
+                continue;
+            };
             if !self.queue_rcv(&mut inner, &p, skb) {
+                inner.resume_at = i;
                 return;
             }
             p.unpause();
+            inner.resume_at = i + 1;
         }
     }
 
@@ -401,65 +340,17 @@ impl Socket {
         if len > i32::MAX as usize / 2 {
             return Err(errno(sys::EMSGSIZE));
         }
-        let frame = crate::proto::frame::LEN_PREFIX;
         match self.kind {
-            Kind::Req => {
-                let hdr = frame + reqrep::TAG_LEN;
-                let mut skb = self.alloc_send(hdr, msg, len)?;
-                let mut inner = self.inner.lock();
-                if inner.closing {
-                    return Err(errno(sys::EPIPE));
-                }
-                let id = inner.ids.next_id();
-                let head = skb.head_mut(hdr);
-                head[..frame].copy_from_slice(&crate::proto::frame::encode_len(len + 4));
-                head[frame..].copy_from_slice(&reqrep::request_tag(id));
-                // A new request cancels the old one and any unread reply to it.
-                inner.req = ReqState::Waiting(Pending {
-                    id,
-                    skb,
-                    pipe: None,
-                });
-                // SAFETY: `sk` is valid; the queue has its own lock.
-                unsafe { sys::sp_sk_purge_receive_queue(self.sk) };
-                self.req_dispatch(&mut inner);
-                self.resend_timer.arm_ms(inner.opts.resend_ivl);
-                Ok(len)
-            }
-            Kind::Rep => {
-                let bt_len = match &self.inner.lock().owed {
-                    Some(o) => o.bt.as_bytes().len(),
-                    None => return Err(errno(ESTATE)),
-                };
-                let hdr = frame + bt_len;
-                let mut skb = self.alloc_send(hdr, msg, len)?;
-                let mut inner = self.inner.lock();
-                let Some(owed) = inner.owed.take() else {
-                    return Err(errno(ESTATE));
-                };
-                let bt = owed.bt.as_bytes();
-                if bt.len() != bt_len {
-                    // A concurrent recv replaced what we owed: answer that one instead.
-                    inner.owed = Some(owed);
-                    return Err(errno(sys::EAGAIN));
-                }
-                let head = skb.head_mut(hdr);
-                head[..frame].copy_from_slice(&crate::proto::frame::encode_len(bt_len + len));
-                head[frame..].copy_from_slice(bt);
-                // A reply that cannot be routed (peer gone, queue full) is dropped.
-                // SAFETY: `sk` is valid.
-                let cap = unsafe { sys::sp_sk_sndbuf(self.sk) }.max(0) as usize;
-                if let Some(p) = inner.pipes.iter().find(|p| p.id == owed.pipe) {
-                    if p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap) {
-                        p.send(skb);
-                    }
-                }
-                Ok(len)
-            }
+            Kind::Req => reqrep::req_send(self, msg, len),
+            Kind::Rep => reqrep::rep_send(self, msg, len),
+            Kind::Pub => pubsub::pub_send(self, msg, len),
+            Kind::Sub => Err(errno(sys::EOPNOTSUPP)),
         }
     }
 
-    fn alloc_send(&self, hdr: usize, msg: *mut sys::msghdr, len: usize) -> Result<Skb> {
+    /// A message skb for sendmsg() with `hdr` bytes of framing room in front of the payload,
+    /// charged to the send buffer (blocks per SO_SNDTIMEO unless non-blocking).
+    pub(crate) fn alloc_send(&self, hdr: usize, msg: *mut sys::msghdr, len: usize) -> Result<Skb> {
         let mut err = 0;
         // SAFETY: `sk` and `msg` are valid; the helper returns an owned skb or NULL with `err`.
         let skb = unsafe { sys::sp_skb_alloc_send(self.sk, hdr as u32, msg, len, &mut err) };
@@ -470,70 +361,32 @@ impl Socket {
     /// recvmsg(): one call, one whole message.
     pub(crate) fn recvmsg(&self, msg: *mut sys::msghdr, size: usize, flags: i32) -> Result<usize> {
         let uflags = flags as u32;
-        if uflags & sys::MSG_OOB != 0 {
+        if uflags & sys::MSG_OOB != 0 || self.kind == Kind::Pub {
             return Err(errno(sys::EOPNOTSUPP));
         }
         let peek = uflags & sys::MSG_PEEK != 0;
         loop {
             if self.kind == Kind::Req {
-                let inner = self.inner.lock();
-                // SAFETY: `sk` is valid.
-                let empty = unsafe { sys::sp_sk_receive_queue_empty(self.sk) };
-                if matches!(inner.req, ReqState::Idle) && empty {
-                    return Err(errno(ESTATE));
-                }
+                reqrep::req_may_recv(self)?;
             }
             let mut err = 0;
             // SAFETY: `sk` is valid; the core blocks per SO_RCVTIMEO and MSG_DONTWAIT and returns
             // a reference or NULL with `err`.
-            let raw =
-                unsafe { sys::skb_recv_datagram(self.sk, uflags & !sys::MSG_TRUNC, &mut err) };
+            let raw = unsafe { sys::skb_recv_datagram(self.sk, uflags & !sys::MSG_TRUNC, &mut err) };
             // SAFETY: As above.
             let Some(skb) = (unsafe { Skb::from_raw(raw) }) else {
                 return Err(Error::from_errno(err));
             };
             let (off, len) = msg_span(&skb);
+            // Where the user's payload starts, past the pattern's header.
             let body = match self.kind {
-                Kind::Req => {
-                    let mut tag = [0u8; reqrep::TAG_LEN];
-                    let id = skb
-                        .copy_bits(off, &mut tag)
-                        .then(|| reqrep::reply_id(&tag))
-                        .flatten();
-                    let mut inner = self.inner.lock();
-                    // Usually `Answered`; `Waiting` when the reply was held back by a full
-                    // receive buffer and queued later by `resume`.
-                    let current = match &inner.req {
-                        ReqState::Answered(want) => Some(*want),
-                        ReqState::Waiting(p) => Some(p.id),
-                        ReqState::Idle => None,
-                    };
-                    if id.is_none() || id != current {
-                        // A reply to a request since replaced.
-                        continue;
-                    }
-                    if !peek {
-                        inner.req = ReqState::Idle;
-                        self.resend_timer.cancel();
-                    }
-                    reqrep::TAG_LEN
-                }
-                Kind::Rep => {
-                    let mut tags = [0u8; reqrep::TAG_LEN * reqrep::MAX_HOPS];
-                    let n = len.min(tags.len());
-                    if !skb.copy_bits(off, &mut tags[..n]) {
-                        continue;
-                    }
-                    let Ok((bt, body)) = reqrep::Backtrace::parse(&tags[..n]) else {
-                        continue;
-                    };
-                    if !peek {
-                        // SAFETY: Set by `queue_rcv` on this skb.
-                        let pipe = unsafe { *sys::sp_skb_pipe_id(skb.as_ptr()) };
-                        self.inner.lock().owed = Some(Owed { pipe, bt });
-                    }
-                    body
-                }
+                Kind::Req => reqrep::req_received(self, &skb, off, peek),
+                Kind::Rep => reqrep::rep_received(self, &skb, off, len, peek),
+                Kind::Pub | Kind::Sub => Some(0),
+            };
+            let Some(body) = body else {
+                // Stale or malformed: dropped, wait for the next one.
+                continue;
             };
             let real = len - body;
             let copy = real.min(size);
@@ -555,11 +408,7 @@ impl Socket {
             if r != 0 {
                 return Err(Error::from_errno(r));
             }
-            return Ok(if uflags & sys::MSG_TRUNC != 0 {
-                real
-            } else {
-                copy
-            });
+            return Ok(if uflags & sys::MSG_TRUNC != 0 { real } else { copy });
         }
     }
 
@@ -572,12 +421,16 @@ impl Socket {
     ) -> u32 {
         // SAFETY: Arguments as the core passed them.
         let mut mask = unsafe { sys::datagram_poll(file, sock, wait) };
-        if self.kind == Kind::Rep {
-            let out = sys::POLLOUT | sys::POLLWRNORM | sys::POLLWRBAND;
-            mask &= !out;
-            if self.inner.lock().owed.is_some() {
-                mask |= out;
+        let out = sys::POLLOUT | sys::POLLWRNORM | sys::POLLWRBAND;
+        match self.kind {
+            Kind::Rep => {
+                mask &= !out;
+                if reqrep::rep_owes(&self.inner.lock()) {
+                    mask |= out;
+                }
             }
+            Kind::Sub => mask &= !out,
+            Kind::Req | Kind::Pub => {}
         }
         mask
     }
@@ -587,8 +440,7 @@ impl Socket {
         let (endpoints, pipes) = {
             let mut inner = self.inner.lock();
             inner.closing = true;
-            inner.req = ReqState::Idle;
-            inner.owed = None;
+            reqrep::forget(&mut inner);
             (
                 core::mem::take(&mut inner.endpoints),
                 core::mem::take(&mut inner.pipes),
@@ -601,7 +453,7 @@ impl Socket {
         for p in pipes.iter() {
             // What was already handed to a pipe goes to TCP, which delivers it after
             // release as it does for any closed socket; what TCP cannot take now is lost.
-            p.flush();
+            p.transmit();
             p.close_sync();
         }
     }
@@ -620,11 +472,4 @@ fn msg_span(skb: &Skb) -> (usize, usize) {
     // SAFETY: Every message skb carries strparser's descriptor in its control block.
     let m = unsafe { &*sys::sp_strp_msg(skb.as_ptr()) };
     (m.offset.max(0) as usize, m.full_len.max(0) as usize)
-}
-
-unsafe extern "C" fn resend_timer_fn(t: *mut sys::timer_list) {
-    // SAFETY: The timer is embedded in a live `Socket`: `close` shuts it down before the
-    // socket can go away.
-    let sock = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Socket, resend_timer) };
-    sock.resend();
 }

@@ -4,6 +4,7 @@
 
 use crate::addr::Addr;
 use crate::sock::{errno, Kind, Socket};
+use crate::pubsub;
 use crate::sys;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -53,6 +54,21 @@ pub(crate) fn set(
                 crate::family::connect(sock, &addr)
             }
         }
+        sys::SP_SUBSCRIBE | sys::SP_UNSUBSCRIBE => {
+            let len = len as usize;
+            if len > pubsub::MAX_PREFIX {
+                return Err(EINVAL);
+            }
+            let mut buf = [0u8; pubsub::MAX_PREFIX];
+            if len > 0 {
+                // SAFETY: `buf` has room for `len` bytes.
+                let r = unsafe { sys::sp_copy_from_sockptr(buf.as_mut_ptr().cast(), val, len) };
+                if r != 0 {
+                    return Err(Error::from_errno(r));
+                }
+            }
+            pubsub::set_subscription(sock, &buf[..len], name == sys::SP_SUBSCRIBE)
+        }
         sys::SP_RESEND_IVL
         | sys::SP_RECONNECT_IVL
         | sys::SP_RECONNECT_IVL_MAX
@@ -91,6 +107,10 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
         return Err(enoprotoopt());
     }
     let name = u32::try_from(name).map_err(|_| enoprotoopt())?;
+    if name == sys::SP_DROPS {
+        let drops = sock.inner.lock().drops;
+        return put(val, lenp, &drops.to_ne_bytes(), 8);
+    }
     let o = sock.opts();
     let v: i32 = match name {
         sys::SP_RESEND_IVL if sock.kind == Kind::Req => o.resend_ivl as i32,
@@ -100,15 +120,20 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
         sys::SP_SNDPRIO => o.sndprio as i32,
         _ => return Err(enoprotoopt()),
     };
+    put(val, lenp, &v.to_ne_bytes(), 1)
+}
+
+/// Copies `value` out as getsockopt does: truncated to the caller's length, which must be
+/// at least `min` bytes, and the length written back.
+fn put(val: *mut u8, lenp: *mut i32, value: &[u8], min: usize) -> Result {
     let mut lr = UserSlice::new(lenp as usize, core::mem::size_of::<i32>()).reader();
     let len: i32 = lr.read()?;
-    if len < 0 {
+    let len = usize::try_from(len).map_err(|_| EINVAL)?;
+    if len < min {
         return Err(EINVAL);
     }
-    let n = (len as usize).min(core::mem::size_of::<i32>());
-    UserSlice::new(val as usize, n)
-        .writer()
-        .write_slice(&v.to_ne_bytes()[..n])?;
+    let n = len.min(value.len());
+    UserSlice::new(val as usize, n).writer().write_slice(&value[..n])?;
     UserSlice::new(lenp as usize, core::mem::size_of::<i32>())
         .writer()
         .write(&(n as i32))?;

@@ -53,6 +53,11 @@
  */
 #define SP_BIND			8
 #define SP_CONNECT		9
+/*
+ * Read-only, unsigned 64-bit (optlen 8): messages this socket dropped.  PUB:
+ * copies not sent to a subscriber whose queue was full.
+ */
+#define SP_DROPS		10
 
 /* Defaults. */
 #define SP_RESEND_IVL_DEFAULT		60000

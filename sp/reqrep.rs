@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The REQ and REP patterns.
+//!
+//! REQ keeps one request at a time ([`Req`]): a new one cancels the old; it goes round-robin
+//! to a ready pipe with nothing queued (else any with room), is resent every SP_RESEND_IVL
+//! and at once elsewhere when its pipe dies, and only a reply carrying its id is delivered.
+//!
+//! REP strips the backtrace of each request it hands to the user and remembers it with the
+//! pipe the request came from ([`Rep`]); the reply gets the backtrace back in front and goes
+//! to that pipe, or is dropped (counted) if the pipe is gone or full. Nothing here blocks.
+//!
+//! Everything runs under the socket's lock; transmit is left to the caller (see
+//! `sock.rs`). The wire format itself lives in `proto::reqrep`.
+
+use crate::pipe::{Pipe, PipeState};
+use crate::proto::{frame, reqrep as wire};
+use crate::skb::Skb;
+use crate::sock::{errno, Inner, Pattern, Socket, ESTATE, PIPE_TXQ_MAX};
+use crate::sync::Timer;
+use crate::sys;
+use kernel::prelude::*;
+use kernel::sync::Arc;
+
+/// A request a REQ socket keeps until it is answered or replaced.
+struct Pending {
+    id: u32,
+    /// The framed request (length, id tag, body), charged to our send buffer; clones go out.
+    skb: Skb,
+    /// The pipe the last copy went out on.
+    pipe: Option<u32>,
+}
+
+enum ReqState {
+    /// Nothing asked: recv is a state error.
+    Idle,
+    /// A request is out (or waiting for a pipe).
+    Waiting(Pending),
+    /// The reply to request `id` is queued for the user.
+    Answered(u32),
+}
+
+/// REQ state.
+pub(crate) struct Req {
+    ids: wire::RequestIds,
+    state: ReqState,
+}
+
+impl Req {
+    /// A REQ whose request ids start from `seed`.
+    pub(crate) fn new(seed: u32) -> Self {
+        Self { ids: wire::RequestIds::new(seed), state: ReqState::Idle }
+    }
+}
+
+/// What a REP socket owes: where the last request came from and its backtrace.
+struct Owed {
+    pipe: u32,
+    bt: wire::Backtrace,
+}
+
+/// REP state.
+#[derive(Default)]
+pub(crate) struct Rep {
+    owed: Option<Owed>,
+}
+
+/// REQ: sends the pending request's next copy to a pipe that can take it, round-robin.
+/// Returns the pipe to transmit on.
+fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
+    let Inner { pipes, rr, pattern, .. } = inner;
+    let Pattern::Req(Req { state: ReqState::Waiting(pending), .. }) = pattern else {
+        return None;
+    };
+    let n = pipes.len();
+    let mut choice = None;
+    // First a pipe with nothing queued, then any ready pipe with room.
+    'search: for idle_only in [true, false] {
+        for k in 0..n {
+            let i = (*rr + k) % n;
+            let Some(p) = pipes.get(i) else { continue };
+            if p.state() != PipeState::Ready {
+                continue;
+            }
+            let queued = p.tx_len();
+            if (idle_only && queued == 0) || (!idle_only && queued < PIPE_TXQ_MAX) {
+                choice = Some(i);
+                break 'search;
+            }
+        }
+    }
+    pending.pipe = None;
+    let i = choice?;
+    *rr = i + 1;
+    let pipe = pipes.get(i)?;
+    // No memory now: the resend timer tries again.
+    let copy = pending.skb.clone_atomic()?;
+    pending.pipe = Some(pipe.id);
+    pipe.push(copy);
+    Some(pipe.clone())
+}
+
+/// A pipe became ready: a request waiting for one goes out on it.
+pub(crate) fn pipe_ready(inner: &mut Inner) -> Option<Arc<Pipe>> {
+    match &inner.pattern {
+        Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.pipe.is_none() => dispatch(inner),
+        _ => None,
+    }
+}
+
+/// A pipe is gone: a request that went out on it goes out again elsewhere, at once.
+pub(crate) fn pipe_removed(inner: &mut Inner, id: u32) -> Option<Arc<Pipe>> {
+    match &inner.pattern {
+        Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.pipe == Some(id) => dispatch(inner),
+        _ => None,
+    }
+}
+
+/// Drops what the socket still holds (release).
+pub(crate) fn forget(inner: &mut Inner) {
+    match &mut inner.pattern {
+        Pattern::Req(r) => r.state = ReqState::Idle,
+        Pattern::Rep(r) => r.owed = None,
+        _ => {}
+    }
+}
+
+/// REQ send: the message becomes the pending request, replacing any other.
+pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
+    let hdr = frame::LEN_PREFIX + wire::TAG_LEN;
+    let mut skb = sock.alloc_send(hdr, msg, len)?;
+    let target = {
+        let mut inner = sock.inner.lock();
+        if inner.closing {
+            return Err(errno(sys::EPIPE));
+        }
+        let resend_ivl = inner.opts.resend_ivl;
+        let Pattern::Req(req) = &mut inner.pattern else {
+            return Err(EINVAL);
+        };
+        let id = req.ids.next_id();
+        let head = skb.head_mut(hdr);
+        head[..frame::LEN_PREFIX].copy_from_slice(&frame::encode_len(len + wire::TAG_LEN));
+        head[frame::LEN_PREFIX..].copy_from_slice(&wire::request_tag(id));
+        // A new request cancels the old one and any unread reply to it.
+        req.state = ReqState::Waiting(Pending { id, skb, pipe: None });
+        // SAFETY: `sk` is valid; the queue has its own lock.
+        unsafe { sys::sp_sk_purge_receive_queue(sock.sk()) };
+        sock.resend_timer.arm_ms(resend_ivl);
+        dispatch(&mut inner)
+    };
+    if let Some(p) = target {
+        p.transmit();
+    }
+    Ok(len)
+}
+
+/// REP send: the reply to the request last received, back where it came from.
+pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
+    let bt_len = match &sock.inner.lock().pattern {
+        Pattern::Rep(Rep { owed: Some(o) }) => o.bt.as_bytes().len(),
+        _ => return Err(errno(ESTATE)),
+    };
+    let hdr = frame::LEN_PREFIX + bt_len;
+    let mut skb = sock.alloc_send(hdr, msg, len)?;
+    let cap = sock.sndbuf();
+    let target = {
+        let mut inner = sock.inner.lock();
+        let Pattern::Rep(rep) = &mut inner.pattern else {
+            return Err(EINVAL);
+        };
+        let Some(owed) = rep.owed.take() else {
+            return Err(errno(ESTATE));
+        };
+        let bt = owed.bt.as_bytes();
+        if bt.len() != bt_len {
+            // A concurrent recv replaced what we owed: answer that one instead.
+            rep.owed = Some(owed);
+            return Err(errno(sys::EAGAIN));
+        }
+        let head = skb.head_mut(hdr);
+        head[..frame::LEN_PREFIX].copy_from_slice(&frame::encode_len(bt_len + len));
+        head[frame::LEN_PREFIX..].copy_from_slice(bt);
+        // A reply that cannot be routed (peer gone, queue full) is dropped.
+        let pipe = inner.pipes.iter().find(|p| p.id == owed.pipe).cloned();
+        match pipe {
+            Some(p) if p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap) => {
+                p.push(skb);
+                Some(p)
+            }
+            _ => {
+                inner.drops += 1;
+                None
+            }
+        }
+    };
+    if let Some(p) = target {
+        p.transmit();
+    }
+    Ok(len)
+}
+
+/// REQ, softirq: is this the reply to the request outstanding? Queues it if so.
+pub(crate) fn req_deliver(sock: &Socket, inner: &mut Inner, pipe: &Pipe, skb: Skb, off: usize, len: usize) -> bool {
+    let mut tag = [0u8; wire::TAG_LEN];
+    if len < tag.len() || !skb.copy_bits(off, &mut tag) {
+        return true;
+    }
+    let Some(id) = wire::reply_id(&tag) else {
+        return true;
+    };
+    if !matches!(&inner.pattern, Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.id == id) {
+        // Not the request outstanding: stale or forged, dropped.
+        return true;
+    }
+    if !sock.queue_rcv(inner, pipe, skb) {
+        return false;
+    }
+    if let Pattern::Req(req) = &mut inner.pattern {
+        req.state = ReqState::Answered(id);
+    }
+    sock.resend_timer.cancel();
+    true
+}
+
+/// REQ recv: a state error unless a request is outstanding or its reply is queued.
+pub(crate) fn req_may_recv(sock: &Socket) -> Result {
+    let inner = sock.inner.lock();
+    // SAFETY: `sk` is valid.
+    let empty = unsafe { sys::sp_sk_receive_queue_empty(sock.sk()) };
+    match &inner.pattern {
+        Pattern::Req(Req { state: ReqState::Idle, .. }) if empty => Err(errno(ESTATE)),
+        _ => Ok(()),
+    }
+}
+
+/// REQ recv: the offset of the body if `skb` answers the current request.
+pub(crate) fn req_received(sock: &Socket, skb: &Skb, off: usize, peek: bool) -> Option<usize> {
+    let mut tag = [0u8; wire::TAG_LEN];
+    let id = skb.copy_bits(off, &mut tag).then(|| wire::reply_id(&tag)).flatten()?;
+    let mut inner = sock.inner.lock();
+    let Pattern::Req(req) = &mut inner.pattern else {
+        return None;
+    };
+    // Usually `Answered`; `Waiting` when the reply was held back by a full receive buffer
+    // and queued later by `resume`.
+    let current = match &req.state {
+        ReqState::Answered(want) => *want,
+        ReqState::Waiting(p) => p.id,
+        ReqState::Idle => return None,
+    };
+    if id != current {
+        // A reply to a request since replaced.
+        return None;
+    }
+    if !peek {
+        req.state = ReqState::Idle;
+        sock.resend_timer.cancel();
+    }
+    Some(wire::TAG_LEN)
+}
+
+/// Reads the tag stack at the front of a request.
+fn backtrace(skb: &Skb, off: usize, len: usize) -> Option<(wire::Backtrace, usize)> {
+    let mut tags = [0u8; wire::TAG_LEN * wire::MAX_HOPS];
+    let n = len.min(tags.len());
+    if !skb.copy_bits(off, &mut tags[..n]) {
+        return None;
+    }
+    wire::Backtrace::parse(&tags[..n]).ok()
+}
+
+/// REP, softirq: a request with a well-formed backtrace no deeper than the hop limit.
+pub(crate) fn rep_acceptable(skb: &Skb, off: usize, len: usize) -> bool {
+    backtrace(skb, off, len).is_some()
+}
+
+/// REP recv: remembers what the reply owes; returns the offset of the body.
+pub(crate) fn rep_received(sock: &Socket, skb: &Skb, off: usize, len: usize, peek: bool) -> Option<usize> {
+    let (bt, body) = backtrace(skb, off, len)?;
+    if !peek {
+        // SAFETY: Set by `queue_rcv` on this skb.
+        let pipe = unsafe { *sys::sp_skb_pipe_id(skb.as_ptr()) };
+        if let Pattern::Rep(rep) = &mut sock.inner.lock().pattern {
+            rep.owed = Some(Owed { pipe, bt });
+        }
+    }
+    Some(body)
+}
+
+/// REP poll: writable only while a request is owed an answer.
+pub(crate) fn rep_owes(inner: &Inner) -> bool {
+    matches!(&inner.pattern, Pattern::Rep(Rep { owed: Some(_) }))
+}
+
+/// The resend interval elapsed without a reply.
+fn resend(sock: &Socket) {
+    let mut inner = sock.inner.lock();
+    if inner.closing || !matches!(&inner.pattern, Pattern::Req(Req { state: ReqState::Waiting(_), .. })) {
+        return;
+    }
+    if let Some(p) = dispatch(&mut inner) {
+        p.kick();
+    }
+    sock.resend_timer.arm_ms(inner.opts.resend_ivl);
+}
+
+/// The REQ resend timer (softirq).
+pub(crate) unsafe extern "C" fn resend_timer_fn(t: *mut sys::timer_list) {
+    // SAFETY: The timer is embedded in a live `Socket`: `close` shuts it down before the
+    // socket can go away.
+    let sock = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Socket, resend_timer) };
+    resend(sock);
+}
