@@ -92,6 +92,21 @@ int sp_sk_sndbuf(const struct sock *sk)
 	return READ_ONCE(sk->sk_sndbuf);
 }
 
+/* SO_SNDBUF if the user set it, else 0. */
+int sp_sk_user_sndbuf(const struct sock *sk)
+{
+	return sk->sk_userlocks & SOCK_SNDBUF_LOCK ? READ_ONCE(sk->sk_sndbuf) : 0;
+}
+
+/* As SO_SNDBUF does: a fixed send buffer, no autotuning. */
+void sp_sk_lock_sndbuf(struct sock *sk, int bytes)
+{
+	lock_sock(sk);
+	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
+	WRITE_ONCE(sk->sk_sndbuf, max_t(int, bytes, SOCK_MIN_SNDBUF));
+	release_sock(sk);
+}
+
 bool sp_sock_writeable(const struct sock *sk)
 {
 	return sock_writeable(sk);

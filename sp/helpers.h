@@ -34,6 +34,8 @@ int sp_sock_error(struct sock *sk);
 int sp_sk_rmem_alloc(const struct sock *sk);
 int sp_sk_wmem_alloc(const struct sock *sk);
 int sp_sk_sndbuf(const struct sock *sk);
+int sp_sk_user_sndbuf(const struct sock *sk);
+void sp_sk_lock_sndbuf(struct sock *sk, int bytes);
 bool sp_sock_writeable(const struct sock *sk);
 long sp_sock_sndtimeo(const struct sock *sk, bool noblock);
 void sp_sk_write_space(struct sock *sk);

@@ -161,6 +161,12 @@ impl Pipe {
             } else {
                 sys::sp_set_sk_rcvbuf(tcp_sk, i32::MAX / 2);
             }
+            // A send buffer the user sized bounds TCP's too, so that what a slow peer can
+            // hold stays within what the user asked for rather than TCP's autotuned megabytes.
+            let user_sndbuf = sys::sp_sk_user_sndbuf(sock.sk());
+            if user_sndbuf > 0 {
+                sys::sp_sk_lock_sndbuf(tcp_sk, user_sndbuf);
+            }
             sys::strp_init(pipe.strp.get(), tcp_sk, &STRP_CBS);
             sys::sp_cb_attach(
                 tcp_sk,
