@@ -9,19 +9,6 @@
  */
 #include "sp_test.h"
 
-static int have_ipv6_loopback(void)
-{
-	struct sockaddr_in6 sin6;
-	int fd = socket(AF_INET6, SOCK_STREAM, 0), ok;
-
-	if (fd < 0)
-		return 0;
-	sp_addr6(&sin6, 0);
-	ok = !bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
-	close(fd);
-	return ok;
-}
-
 /* REQ sends @q, REP must get it, REP answers @a, REQ must get it. */
 static int exchange(int req, int rep, const char *q, const char *a)
 {
@@ -40,7 +27,7 @@ int main(void)
 	socklen_t len;
 	char url[64];
 
-	if (!have_ipv6_loopback())
+	if (!sp_have_ipv6())
 		tap_skip_all("no IPv6 loopback address ::1 in this system");
 	tap_plan(10);
 	tap_watchdog(180);

@@ -16,6 +16,7 @@
 #define SP_PROTO_REQ	0x30
 #define SP_PROTO_REP	0x31
 #define SP_PROTO_PUB	0x20
+#define SP_PROTO_SUB	0x21
 
 static inline void raw_header(unsigned char h[8], int proto)
 {

@@ -43,16 +43,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (probe && optind == argc) {
-		s = sp_socket(SOCK_REQ, 0);
-		if (s < 0) {
-			fprintf(stderr, "sp_req: socket(PF_SP, SOCK_REQ): %s\n",
-				strerror(errno));
-			return 1;
-		}
-		close(s);
-		return 0;
-	}
+	if (probe && optind == argc)
+		return sp_probe("sp_req", SOCK_REQ);
 	if (probe || optind != argc - 2 || timeout < 1)
 		usage();
 	url = argv[optind];

@@ -321,7 +321,7 @@ static inline const char *sp_errname(int e)
 		SP_ERR(EMSGSIZE), SP_ERR(ENOPROTOOPT), SP_ERR(EPROTONOSUPPORT),
 		SP_ERR(ESOCKTNOSUPPORT), SP_ERR(EOPNOTSUPP), SP_ERR(EAFNOSUPPORT),
 		SP_ERR(EADDRINUSE), SP_ERR(ENOTCONN), SP_ERR(ECONNREFUSED),
-		SP_ERR(ECONNRESET),
+		SP_ERR(ECONNRESET), SP_ERR(ENOENT),
 	};
 #undef SP_ERR
 	static char other[24];
@@ -338,6 +338,34 @@ static inline const char *sp_errname(int e)
 static inline int sp_is_again(int err)
 {
 	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* An IPv6 loopback address that can be bound (the guest may lack IPv6). */
+static inline int sp_have_ipv6(void)
+{
+	struct sockaddr_in6 sin6;
+	int fd = socket(AF_INET6, SOCK_STREAM, 0), ok;
+
+	if (fd < 0)
+		return 0;
+	sp_addr6(&sin6, 0);
+	ok = !bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+	close(fd);
+	return ok;
+}
+
+/* "-p" of the interop helpers: can a PF_SP socket of @type be made? */
+static inline int sp_probe(const char *prog, int type)
+{
+	int s = sp_socket(type, 0);
+
+	if (s < 0) {
+		fprintf(stderr, "%s: socket(PF_SP, %s): %s\n", prog,
+			sp_type_name(type), strerror(errno));
+		return 1;
+	}
+	close(s);
+	return 0;
 }
 
 #endif /* SP_TEST_H */
