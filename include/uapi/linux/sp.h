@@ -55,7 +55,8 @@
 #define SP_CONNECT		9
 /*
  * Read-only, unsigned 64-bit (optlen 8): messages this socket dropped.  PUB:
- * copies not sent to a subscriber whose queue was full.
+ * copies not sent to a subscriber whose queue was full; REP: replies whose
+ * requester was gone or not reading.
  */
 #define SP_DROPS		10
 
