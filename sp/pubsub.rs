@@ -49,7 +49,9 @@ pub(crate) struct Sub {
 impl Sub {
     /// No subscription: nothing is delivered.
     pub(crate) fn new() -> Self {
-        Self { topics: Topics::new(Nodes(KVec::new())) }
+        Self {
+            topics: Topics::new(Nodes(KVec::new())),
+        }
     }
 }
 

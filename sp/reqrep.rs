@@ -49,7 +49,10 @@ pub(crate) struct Req {
 impl Req {
     /// A REQ whose request ids start from `seed`.
     pub(crate) fn new(seed: u32) -> Self {
-        Self { ids: wire::RequestIds::new(seed), state: ReqState::Idle }
+        Self {
+            ids: wire::RequestIds::new(seed),
+            state: ReqState::Idle,
+        }
     }
 }
 
@@ -68,8 +71,14 @@ pub(crate) struct Rep {
 /// REQ: sends the pending request's next copy to a pipe that can take it, round-robin.
 /// Returns the pipe to transmit on.
 fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
-    let Inner { pipes, rr, pattern, .. } = inner;
-    let Pattern::Req(Req { state: ReqState::Waiting(pending), .. }) = pattern else {
+    let Inner {
+        pipes, rr, pattern, ..
+    } = inner;
+    let Pattern::Req(Req {
+        state: ReqState::Waiting(pending),
+        ..
+    }) = pattern
+    else {
         return None;
     };
     let n = pipes.len();
@@ -103,7 +112,10 @@ fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
 /// A pipe became ready: a request waiting for one goes out on it.
 pub(crate) fn pipe_ready(inner: &mut Inner) -> Option<Arc<Pipe>> {
     match &inner.pattern {
-        Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.pipe.is_none() => dispatch(inner),
+        Pattern::Req(Req {
+            state: ReqState::Waiting(p),
+            ..
+        }) if p.pipe.is_none() => dispatch(inner),
         _ => None,
     }
 }
@@ -111,7 +123,10 @@ pub(crate) fn pipe_ready(inner: &mut Inner) -> Option<Arc<Pipe>> {
 /// A pipe is gone: a request that went out on it goes out again elsewhere, at once.
 pub(crate) fn pipe_removed(inner: &mut Inner, id: u32) -> Option<Arc<Pipe>> {
     match &inner.pattern {
-        Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.pipe == Some(id) => dispatch(inner),
+        Pattern::Req(Req {
+            state: ReqState::Waiting(p),
+            ..
+        }) if p.pipe == Some(id) => dispatch(inner),
         _ => None,
     }
 }
@@ -143,7 +158,11 @@ pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         head[..frame::LEN_PREFIX].copy_from_slice(&frame::encode_len(len + wire::TAG_LEN));
         head[frame::LEN_PREFIX..].copy_from_slice(&wire::request_tag(id));
         // A new request cancels the old one and any unread reply to it.
-        req.state = ReqState::Waiting(Pending { id, skb, pipe: None });
+        req.state = ReqState::Waiting(Pending {
+            id,
+            skb,
+            pipe: None,
+        });
         // SAFETY: `sk` is valid; the queue has its own lock.
         unsafe { sys::sp_sk_purge_receive_queue(sock.sk()) };
         sock.resend_timer.arm_ms(resend_ivl);
@@ -201,7 +220,14 @@ pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
 }
 
 /// REQ, softirq: is this the reply to the request outstanding? Queues it if so.
-pub(crate) fn req_deliver(sock: &Socket, inner: &mut Inner, pipe: &Pipe, skb: Skb, off: usize, len: usize) -> bool {
+pub(crate) fn req_deliver(
+    sock: &Socket,
+    inner: &mut Inner,
+    pipe: &Pipe,
+    skb: Skb,
+    off: usize,
+    len: usize,
+) -> bool {
     let mut tag = [0u8; wire::TAG_LEN];
     if len < tag.len() || !skb.copy_bits(off, &mut tag) {
         return true;
@@ -209,7 +235,8 @@ pub(crate) fn req_deliver(sock: &Socket, inner: &mut Inner, pipe: &Pipe, skb: Sk
     let Some(id) = wire::reply_id(&tag) else {
         return true;
     };
-    if !matches!(&inner.pattern, Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.id == id) {
+    if !matches!(&inner.pattern, Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.id == id)
+    {
         // Not the request outstanding: stale or forged, dropped.
         return true;
     }
@@ -229,7 +256,10 @@ pub(crate) fn req_may_recv(sock: &Socket) -> Result {
     // SAFETY: `sk` is valid.
     let empty = unsafe { sys::sp_sk_receive_queue_empty(sock.sk()) };
     match &inner.pattern {
-        Pattern::Req(Req { state: ReqState::Idle, .. }) if empty => Err(errno(ESTATE)),
+        Pattern::Req(Req {
+            state: ReqState::Idle,
+            ..
+        }) if empty => Err(errno(ESTATE)),
         _ => Ok(()),
     }
 }
@@ -237,7 +267,10 @@ pub(crate) fn req_may_recv(sock: &Socket) -> Result {
 /// REQ recv: the offset of the body if `skb` answers the current request.
 pub(crate) fn req_received(sock: &Socket, skb: &Skb, off: usize, peek: bool) -> Option<usize> {
     let mut tag = [0u8; wire::TAG_LEN];
-    let id = skb.copy_bits(off, &mut tag).then(|| wire::reply_id(&tag)).flatten()?;
+    let id = skb
+        .copy_bits(off, &mut tag)
+        .then(|| wire::reply_id(&tag))
+        .flatten()?;
     let mut inner = sock.inner.lock();
     let Pattern::Req(req) = &mut inner.pattern else {
         return None;
@@ -276,7 +309,13 @@ pub(crate) fn rep_acceptable(skb: &Skb, off: usize, len: usize) -> bool {
 }
 
 /// REP recv: remembers what the reply owes; returns the offset of the body.
-pub(crate) fn rep_received(sock: &Socket, skb: &Skb, off: usize, len: usize, peek: bool) -> Option<usize> {
+pub(crate) fn rep_received(
+    sock: &Socket,
+    skb: &Skb,
+    off: usize,
+    len: usize,
+    peek: bool,
+) -> Option<usize> {
     let (bt, body) = backtrace(skb, off, len)?;
     if !peek {
         // SAFETY: Set by `queue_rcv` on this skb.
@@ -296,7 +335,15 @@ pub(crate) fn rep_owes(inner: &Inner) -> bool {
 /// The resend interval elapsed without a reply.
 fn resend(sock: &Socket) {
     let mut inner = sock.inner.lock();
-    if inner.closing || !matches!(&inner.pattern, Pattern::Req(Req { state: ReqState::Waiting(_), .. })) {
+    if inner.closing
+        || !matches!(
+            &inner.pattern,
+            Pattern::Req(Req {
+                state: ReqState::Waiting(_),
+                ..
+            })
+        )
+    {
         return;
     }
     if let Some(p) = dispatch(&mut inner) {

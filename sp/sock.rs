@@ -372,7 +372,8 @@ impl Socket {
             let mut err = 0;
             // SAFETY: `sk` is valid; the core blocks per SO_RCVTIMEO and MSG_DONTWAIT and returns
             // a reference or NULL with `err`.
-            let raw = unsafe { sys::skb_recv_datagram(self.sk, uflags & !sys::MSG_TRUNC, &mut err) };
+            let raw =
+                unsafe { sys::skb_recv_datagram(self.sk, uflags & !sys::MSG_TRUNC, &mut err) };
             // SAFETY: As above.
             let Some(skb) = (unsafe { Skb::from_raw(raw) }) else {
                 return Err(Error::from_errno(err));
@@ -408,7 +409,11 @@ impl Socket {
             if r != 0 {
                 return Err(Error::from_errno(r));
             }
-            return Ok(if uflags & sys::MSG_TRUNC != 0 { real } else { copy });
+            return Ok(if uflags & sys::MSG_TRUNC != 0 {
+                real
+            } else {
+                copy
+            });
         }
     }
 

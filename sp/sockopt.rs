@@ -3,8 +3,8 @@
 //! SOL_SP socket options (SOL_SOCKET ones are the core's: SO_RCVBUF, SO_RCVTIMEO, SO_LINGER...).
 
 use crate::addr::Addr;
-use crate::sock::{errno, Kind, Socket};
 use crate::pubsub;
+use crate::sock::{errno, Kind, Socket};
 use crate::sys;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -133,7 +133,9 @@ fn put(val: *mut u8, lenp: *mut i32, value: &[u8], min: usize) -> Result {
         return Err(EINVAL);
     }
     let n = len.min(value.len());
-    UserSlice::new(val as usize, n).writer().write_slice(&value[..n])?;
+    UserSlice::new(val as usize, n)
+        .writer()
+        .write_slice(&value[..n])?;
     UserSlice::new(lenp as usize, core::mem::size_of::<i32>())
         .writer()
         .write(&(n as i32))?;
