@@ -67,26 +67,6 @@ void sp_sk_set_state(struct sock *sk, int state)
 	WRITE_ONCE(sk->sk_state, state);
 }
 
-int sp_sk_err(const struct sock *sk)
-{
-	return READ_ONCE(sk->sk_err);
-}
-
-int sp_sock_error(struct sock *sk)
-{
-	return sock_error(sk);
-}
-
-int sp_sk_rmem_alloc(const struct sock *sk)
-{
-	return sk_rmem_alloc_get(sk);
-}
-
-int sp_sk_wmem_alloc(const struct sock *sk)
-{
-	return sk_wmem_alloc_get(sk);
-}
-
 int sp_sk_sndbuf(const struct sock *sk)
 {
 	return READ_ONCE(sk->sk_sndbuf);
@@ -105,26 +85,6 @@ void sp_sk_lock_sndbuf(struct sock *sk, int bytes)
 	sk->sk_userlocks |= SOCK_SNDBUF_LOCK;
 	WRITE_ONCE(sk->sk_sndbuf, max_t(int, bytes, SOCK_MIN_SNDBUF));
 	release_sock(sk);
-}
-
-bool sp_sock_writeable(const struct sock *sk)
-{
-	return sock_writeable(sk);
-}
-
-long sp_sock_sndtimeo(const struct sock *sk, bool noblock)
-{
-	return sock_sndtimeo(sk, noblock);
-}
-
-void sp_sk_write_space(struct sock *sk)
-{
-	sk->sk_write_space(sk);
-}
-
-void sp_sk_data_ready(struct sock *sk)
-{
-	sk->sk_data_ready(sk);
 }
 
 void sp_set_sk_rcvbuf(struct sock *sk, int bytes)
@@ -213,36 +173,6 @@ void sp_strp_pause(struct strparser *strp)
 void sp_strp_unpause_locked(struct strparser *strp)
 {
 	strp->paused = 0;
-}
-
-void sp_skb_queue_head_init(struct sk_buff_head *list)
-{
-	__skb_queue_head_init(list);
-}
-
-void sp_skb_queue_tail(struct sk_buff_head *list, struct sk_buff *skb)
-{
-	__skb_queue_tail(list, skb);
-}
-
-void sp_skb_queue_head(struct sk_buff_head *list, struct sk_buff *skb)
-{
-	__skb_queue_head(list, skb);
-}
-
-struct sk_buff *sp_skb_dequeue(struct sk_buff_head *list)
-{
-	return __skb_dequeue(list);
-}
-
-void sp_skb_queue_purge(struct sk_buff_head *list)
-{
-	__skb_queue_purge(list);
-}
-
-u32 sp_skb_queue_len(const struct sk_buff_head *list)
-{
-	return skb_queue_len(list);
 }
 
 unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len)

@@ -29,17 +29,9 @@ void sp_lock_sock(struct sock *sk);
 struct net *sp_sock_net(const struct sock *sk);
 int sp_sk_state(const struct sock *sk);
 void sp_sk_set_state(struct sock *sk, int state);
-int sp_sk_err(const struct sock *sk);
-int sp_sock_error(struct sock *sk);
-int sp_sk_rmem_alloc(const struct sock *sk);
-int sp_sk_wmem_alloc(const struct sock *sk);
 int sp_sk_sndbuf(const struct sock *sk);
 int sp_sk_user_sndbuf(const struct sock *sk);
 void sp_sk_lock_sndbuf(struct sock *sk, int bytes);
-bool sp_sock_writeable(const struct sock *sk);
-long sp_sock_sndtimeo(const struct sock *sk, bool noblock);
-void sp_sk_write_space(struct sock *sk);
-void sp_sk_data_ready(struct sock *sk);
 void sp_set_sk_rcvbuf(struct sock *sk, int bytes);
 
 /* Callbacks of a kernel TCP socket we own, under sk_callback_lock. */
@@ -65,12 +57,6 @@ u32 *sp_skb_pipe_id(struct sk_buff *skb);
 void sp_strp_pause(struct strparser *strp);
 void sp_strp_unpause_locked(struct strparser *strp);
 
-void sp_skb_queue_head_init(struct sk_buff_head *list);
-void sp_skb_queue_tail(struct sk_buff_head *list, struct sk_buff *skb);
-void sp_skb_queue_head(struct sk_buff_head *list, struct sk_buff *skb);
-struct sk_buff *sp_skb_dequeue(struct sk_buff_head *list);
-void sp_skb_queue_purge(struct sk_buff_head *list);
-u32 sp_skb_queue_len(const struct sk_buff_head *list);
 unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len);
 void sp_kfree_skb(struct sk_buff *skb);
 struct sk_buff *sp_alloc_skb(unsigned int len);

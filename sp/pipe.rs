@@ -375,7 +375,7 @@ impl Pipe {
         {
             self.hdr_timer.cancel();
             self.handshaken.store(true, Ordering::Release);
-            self.sock.pipe_ready(self);
+            self.sock.pipe_ready();
         }
     }
 }

@@ -231,7 +231,7 @@ impl Socket {
     }
 
     /// A pipe finished its handshake (softirq or process context).
-    pub(crate) fn pipe_ready(&self, _pipe: &Pipe) {
+    pub(crate) fn pipe_ready(&self) {
         let mut inner = self.inner.lock();
         if inner.closing {
             return;
