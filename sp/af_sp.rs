@@ -15,6 +15,7 @@
 //! - [`reqrep`], [`pubsub`]: the patterns, routing messages across a socket's pipes.
 //! - [`pipe`]: one TCP connection under a socket: handshake, framing (strparser), transmit.
 //! - [`endpoint`]: listeners and dialers that make pipes.
+//! - [`linger`]: closed sockets that still deliver what was sent.
 //! - [`addr`], [`sockopt`]: the user-facing address and option handling.
 //! - [`sync`], [`skb`], [`sys`]: glue the 6.12 kernel crate lacks, socket buffers, and the
 //!   generated bindings.
@@ -28,6 +29,7 @@ mod addr;
 mod endpoint;
 mod family;
 mod kunit;
+mod linger;
 mod pipe;
 #[allow(dead_code)]
 mod proto;
@@ -47,19 +49,26 @@ module! {
     license: "GPL",
 }
 
-/// The loaded module: the workqueue first, then the family that uses it.
+/// The loaded module. Fields drop in order: the family (no new sockets; none is open, each
+/// holds a module reference), the lingering sockets, the workqueue (drained), the `proto`.
 struct SpModule {
     _family: family::Registration,
+    _lingering: linger::Reaper,
     _queue: sync::WorkQueue,
+    _proto: family::Proto,
 }
 
 impl kernel::Module for SpModule {
     fn init(module: &'static ThisModule) -> Result<Self> {
+        let proto = family::Proto::new()?;
         let queue = sync::WorkQueue::new()?;
-        let family = family::Registration::new(module)?;
+        let lingering = linger::Reaper::new()?;
+        let family = family::Registration::new(module, &proto)?;
         Ok(Self {
             _family: family,
+            _lingering: lingering,
             _queue: queue,
+            _proto: proto,
         })
     }
 }

@@ -8,7 +8,8 @@
 //! after a failure or when its pipe dies re-dials after an exponential, jittered backoff
 //! (SP_RECONNECT_IVL .. SP_RECONNECT_IVL_MAX) kept in [`proto::backoff`].
 //!
-//! Both are torn down synchronously by [`Endpoint::close`] from the socket's release.
+//! Both are torn down synchronously by [`Endpoint::close`] when the socket ends, and make no
+//! more pipes once it drains (see `linger.rs`).
 
 use crate::addr::Addr;
 use crate::pipe::Pipe;
@@ -148,7 +149,7 @@ impl Listener {
 
     fn accept_all(&self) {
         let tcp = self.tcp.lock();
-        if tcp.is_null() {
+        if tcp.is_null() || self.sock.draining() {
             return;
         }
         loop {
@@ -262,7 +263,7 @@ impl Dialer {
     /// One step: start a connect, or hand a finished one to a pipe, or schedule a retry.
     fn step(self: Arc<Self>) {
         let mut st = self.st.lock();
-        if st.closed || st.piped {
+        if st.closed || st.piped || self.sock.draining() {
             return;
         }
         if st.tcp.is_null() {
@@ -329,7 +330,7 @@ impl Dialer {
     fn retry(&self, st: &mut DialState) {
         // SAFETY: Plain random number.
         let delay = st.backoff.next_delay(unsafe { sys::get_random_u32() });
-        if !self.closing.load(Ordering::Acquire) {
+        if !self.closing.load(Ordering::Acquire) && !self.sock.draining() {
             self.timer.arm_ms(delay);
         }
     }

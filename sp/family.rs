@@ -2,9 +2,10 @@
 
 //! The PF_SP family: its registration with the socket core and the `proto_ops` trampolines.
 //!
-//! [`Registration`] registers the `proto` and the family in its constructor and unregisters
-//! them, in reverse, on drop. The trampolines turn the core's C calls into calls on the
-//! [`Socket`] the `struct sp_sk` points at, and errors into negative errnos.
+//! [`Proto`] registers the `proto`, [`Registration`] the family, each undone on drop; module
+//! exit drops the family first and the `proto` last, after lingering sockets are gone (see
+//! `linger.rs`). The trampolines turn the core's C calls into calls on the [`Socket`] the
+//! `struct sp_sk` points at, and errors into negative errnos.
 
 use crate::addr::Addr;
 use crate::endpoint::{Dialer, Endpoint, Listener};
@@ -15,11 +16,42 @@ use kernel::error::from_result;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow};
 
-// The core keeps pointers to these for as long as the family is registered; they are written
-// only by `Registration::new`, before registration.
+// The core keeps pointers to these for as long as they are registered; they are written only
+// by `Proto::new` and `Registration::new`, before registration.
 static mut PROTO: sys::proto = unsafe { core::mem::zeroed() };
 static mut OPS: [sys::proto_ops; 4] = unsafe { core::mem::zeroed() };
 static mut FAMILY: sys::net_proto_family = unsafe { core::mem::zeroed() };
+
+/// The `proto` of SP sockets, registered while this lives.
+pub(crate) struct Proto(());
+
+impl Proto {
+    /// Registers the `proto`. It has no owner: a socket that lingers after its file is
+    /// closed must not pin the module, whose exit finishes such sockets instead.
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: Nothing else touches `PROTO` before it is registered here.
+        unsafe {
+            let proto = &mut *addr_of_mut!(PROTO);
+            for (d, s) in proto.name.iter_mut().zip(b"SP\0") {
+                *d = *s;
+            }
+            proto.obj_size = core::mem::size_of::<sys::sp_sk>() as u32;
+            let r = sys::proto_register(proto, 1);
+            if r < 0 {
+                return Err(Error::from_errno(r));
+            }
+        }
+        Ok(Self(()))
+    }
+}
+
+impl Drop for Proto {
+    fn drop(&mut self) {
+        // SAFETY: Registered in `new`; module exit drops this after the family, the lingering
+        // sockets and the workqueue, so no `struct sock` of ours is left.
+        unsafe { sys::proto_unregister(addr_of_mut!(PROTO)) };
+    }
+}
 
 /// The family, registered while this lives.
 pub(crate) struct Registration {
@@ -27,8 +59,9 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Registers `proto` and the family number given by the `family=` parameter.
-    pub(crate) fn new(module: &'static ThisModule) -> Result<Self> {
+    /// Registers the family number given by the `family=` parameter; `proto_ops` hold a
+    /// module reference for each open socket.
+    pub(crate) fn new(module: &'static ThisModule, _proto: &Proto) -> Result<Self> {
         // SAFETY: Module parameter, read-only after load.
         let family = unsafe { sys::sp_family };
         if !(1..sys::AF_MAX as i32).contains(&family) {
@@ -38,12 +71,6 @@ impl Registration {
         let owner = module.as_ptr().cast();
         // SAFETY: Nothing else touches the statics before they are registered below.
         unsafe {
-            let proto = &mut *addr_of_mut!(PROTO);
-            for (d, s) in proto.name.iter_mut().zip(b"SP\0") {
-                *d = *s;
-            }
-            proto.owner = owner;
-            proto.obj_size = core::mem::size_of::<sys::sp_sk>() as u32;
             for ops in (*addr_of_mut!(OPS)).iter_mut() {
                 ops.family = family;
                 ops.owner = owner;
@@ -68,10 +95,6 @@ impl Registration {
             npf.create = Some(sp_create);
             npf.owner = owner;
 
-            let r = sys::proto_register(addr_of_mut!(PROTO), 1);
-            if r < 0 {
-                return Err(Error::from_errno(r));
-            }
             let r = sys::sock_register(addr_of!(FAMILY));
             if r < 0 {
                 pr_err!(
@@ -79,7 +102,6 @@ impl Registration {
                     family,
                     r
                 );
-                sys::proto_unregister(addr_of_mut!(PROTO));
                 return Err(Error::from_errno(r));
             }
         }
@@ -91,10 +113,7 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         // SAFETY: Registered in `new`; `sock_unregister` waits for concurrent `create` calls.
-        unsafe {
-            sys::sock_unregister(self.family);
-            sys::proto_unregister(addr_of_mut!(PROTO));
-        }
+        unsafe { sys::sock_unregister(self.family) };
     }
 }
 

@@ -78,6 +78,16 @@ int sp_sk_user_sndbuf(const struct sock *sk)
 	return sk->sk_userlocks & SOCK_SNDBUF_LOCK ? READ_ONCE(sk->sk_sndbuf) : 0;
 }
 
+/* SO_LINGER in milliseconds, or -1 when it is off. */
+int sp_sk_linger_ms(const struct sock *sk)
+{
+	unsigned long t = READ_ONCE(sk->sk_lingertime) / HZ;
+
+	if (!sock_flag(sk, SOCK_LINGER))
+		return -1;
+	return min_t(unsigned long, t, INT_MAX / MSEC_PER_SEC) * MSEC_PER_SEC;
+}
+
 /* As SO_SNDBUF does: a fixed send buffer, no autotuning. */
 void sp_sk_lock_sndbuf(struct sock *sk, int bytes)
 {

@@ -31,6 +31,7 @@ int sp_sk_state(const struct sock *sk);
 void sp_sk_set_state(struct sock *sk, int state);
 int sp_sk_sndbuf(const struct sock *sk);
 int sp_sk_user_sndbuf(const struct sock *sk);
+int sp_sk_linger_ms(const struct sock *sk);
 void sp_sk_lock_sndbuf(struct sock *sk, int bytes);
 void sp_set_sk_rcvbuf(struct sock *sk, int bytes);
 

@@ -73,6 +73,8 @@ pub(crate) struct Pipe {
     handshaken: AtomicBool,
     /// Teardown has started.
     closed: AtomicBool,
+    /// Our sending side is shut down (a lingering socket's pipe, flushed).
+    fin: AtomicBool,
     #[pin]
     conn: Mutex<Conn>,
     #[pin]
@@ -130,6 +132,7 @@ impl Pipe {
                 state: AtomicU8::new(PipeState::Handshake as u8),
                 handshaken: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
+                fin: AtomicBool::new(false),
                 conn <- new_mutex!(Conn { tcp, off: 0 }, "sp_pipe_conn"),
                 q <- new_bh_lock!(Queues { tx: SkbQueue::new(), held: None }, "sp_pipe_q"),
                 strp: Opaque::uninit(),
@@ -315,7 +318,8 @@ impl Pipe {
     }
 
     /// Writes queued frames until done or TCP is full, in the caller's context: the
-    /// workqueue, or a sender's own system call (sparing it a hand-off to a worker).
+    /// workqueue, or a sender's own system call (sparing it a hand-off to a worker). Once the
+    /// queue is empty and the socket draining, shuts down our sending side.
     /// Sleeps (mutex, socket lock): process context only.
     pub(crate) fn transmit(&self) {
         let mut conn = self.conn.lock();
@@ -325,8 +329,14 @@ impl Pipe {
         // SAFETY: `tcp_sk` is valid while `conn.tcp` is set, which we hold.
         unsafe { sys::sp_lock_sock(self.tcp_sk) };
         let mut failed = false;
+        let mut flushed;
         loop {
-            let head = self.q.lock().tx.peek();
+            let head = {
+                let q = self.q.lock();
+                // Read under `q`: a REQ's last push happens under it before drain is set.
+                flushed = q.tx.is_empty() && self.sock.draining();
+                q.tx.peek()
+            };
             if head.is_null() {
                 break;
             }
@@ -351,10 +361,43 @@ impl Pipe {
         }
         // SAFETY: Locked above.
         unsafe { sys::release_sock(self.tcp_sk) };
-        drop(conn);
         if failed {
+            drop(conn);
             self.kill();
+            return;
         }
+        if flushed {
+            self.shut_down(&conn);
+        }
+    }
+
+    /// A draining socket's pipe has nothing more to send: FIN after what TCP holds, and
+    /// `tcp_state_change` closes the pipe once the peer acknowledged it all.
+    fn shut_down(&self, conn: &Conn) {
+        match self.state() {
+            PipeState::Handshake => self.kill(),
+            PipeState::Ready if !self.fin.swap(true, Ordering::AcqRel) => {
+                // SAFETY: `conn.tcp` is valid (the caller holds `conn`, checked non-null).
+                if unsafe { sys::kernel_sock_shutdown(conn.tcp, sys::sock_shutdown_cmd_SHUT_WR) }
+                    < 0
+                {
+                    self.kill();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Discards what is queued and makes the coming release reset the connection
+    /// (SO_LINGER { 1, 0 } on the SP socket). Process context.
+    pub(crate) fn abort(&self) {
+        let conn = self.conn.lock();
+        if !conn.tcp.is_null() {
+            // SAFETY: `tcp_sk` is valid while `conn.tcp` is set.
+            unsafe { sys::sock_no_linger(self.tcp_sk) };
+        }
+        drop(conn);
+        self.q.lock().tx.purge();
     }
 
     /// The peer's SP header arrived.
@@ -437,7 +480,10 @@ unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
     unsafe {
         sys::sp_cb_read_lock(sk);
         if let Some(p) = pipe_of(sk) {
-            if sys::sp_sk_state(sk) as u32 != sys::TCP_ESTABLISHED {
+            let state = sys::sp_sk_state(sk) as u32;
+            // FIN_WAIT1: our own shutdown; FIN_WAIT2 follows when the peer acked it all.
+            let flushing = state == sys::TCP_FIN_WAIT1 && p.fin.load(Ordering::Acquire);
+            if state != sys::TCP_ESTABLISHED && !flushing {
                 p.kill();
             }
         }

@@ -131,13 +131,20 @@ pub(crate) fn pipe_removed(inner: &mut Inner, id: u32) -> Option<Arc<Pipe>> {
     }
 }
 
-/// Drops what the socket still holds (release).
-pub(crate) fn forget(inner: &mut Inner) {
+/// Drops what the socket still holds (release), except, if `keep_unsent`, a request no pipe
+/// has taken yet; returns whether it kept one.
+pub(crate) fn forget(inner: &mut Inner, keep_unsent: bool) -> bool {
     match &mut inner.pattern {
-        Pattern::Req(r) => r.state = ReqState::Idle,
+        Pattern::Req(r) => {
+            if keep_unsent && matches!(&r.state, ReqState::Waiting(p) if p.pipe.is_none()) {
+                return true;
+            }
+            r.state = ReqState::Idle;
+        }
         Pattern::Rep(r) => r.owed = None,
         _ => {}
     }
+    false
 }
 
 /// REQ send: the message becomes the pending request, replacing any other.

@@ -105,6 +105,11 @@ impl SkbQueue {
         self.len
     }
 
+    /// Whether nothing is queued.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Bytes queued.
     pub(crate) fn bytes(&self) -> usize {
         self.bytes

@@ -3,9 +3,11 @@
 //! One SP socket: its state and the system calls every pattern shares.
 //!
 //! A [`Socket`] lives in an `Arc`; the `struct sp_sk` the socket core allocated points at it,
-//! each pipe and endpoint holds a reference back. `release()` ([`Socket::close`]) tears down
-//! endpoints and pipes synchronously, which breaks those cycles. The patterns (`reqrep`,
-//! `pubsub`) route messages across the socket's pipes; this file holds what they share.
+//! each pipe and endpoint holds a reference back. `release()` ([`Socket::close`]) either tears
+//! down endpoints and pipes at once or, while messages are still to be delivered, hands the
+//! socket to [`crate::linger`] until they are; [`Socket::finish`] breaks those cycles. The
+//! patterns (`reqrep`, `pubsub`) route messages across the socket's pipes; this file holds
+//! what they share.
 //!
 //! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks and strparser (softirq)
 //! deliver into it. Under it we may take a pipe's `q` lock and the receive queue's lock,
@@ -17,14 +19,16 @@
 //! `sk_rmem_alloc` and bounded by SO_RCVBUF; a pipe whose message does not fit is paused
 //! (strparser stops reading, TCP flow control pushes back on the peer) until recv makes room.
 
-use crate::pipe::Pipe;
+use crate::pipe::{Pipe, PipeState};
 use crate::proto::header;
 use crate::skb::Skb;
-use crate::sync::{new_bh_lock, BhLock, Timer};
+use crate::sync::{new_bh_lock, queue, BhLock, Timer};
 use crate::{endpoint::Endpoint, pubsub, reqrep, sys};
 use core::ptr;
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::prelude::*;
-use kernel::sync::Arc;
+use kernel::sync::{Arc, ArcBorrow};
+use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 /// Turns a positive errno constant from the bindings into an [`Error`].
 pub(crate) fn errno(e: u32) -> Error {
@@ -39,6 +43,9 @@ pub(crate) const ESTATE: u32 = sys::EPROTO;
 /// also drop once a pipe holds SO_SNDBUF bytes, so that one peer that does not read cannot
 /// take the whole send buffer.
 pub(crate) const PIPE_TXQ_MAX: usize = 1024;
+
+/// How long close() keeps delivering when SO_LINGER is off.
+const LINGER_DEFAULT_MS: u32 = sys::SP_LINGER_DEFAULT * 1000;
 
 /// Socket types, with their wire protocol ids.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -132,6 +139,20 @@ pub(crate) struct Socket {
     /// REQ: resends an unanswered request.
     #[pin]
     pub(crate) resend_timer: Timer,
+    /// Closed, and nothing is left to hand to pipes: they flush, shut down and go; no new
+    /// pipes. Set under `inner`.
+    drain: AtomicBool,
+    /// [`Socket::finish`] ran.
+    finished: AtomicBool,
+    /// Ends a lingering socket's time.
+    #[pin]
+    linger_timer: Timer,
+    #[pin]
+    finish_work: Work<Socket>,
+}
+
+impl_has_work! {
+    impl HasWork<Self> for Socket { self.finish_work }
 }
 
 // SAFETY: All mutable state is behind `inner`; `sk` is reference counted and its fields are
@@ -168,6 +189,10 @@ impl Socket {
                     pattern,
                 }, "sp_socket"),
                 resend_timer <- Timer::new(reqrep::resend_timer_fn),
+                drain: AtomicBool::new(false),
+                finished: AtomicBool::new(false),
+                linger_timer <- Timer::new(linger_timer_fn),
+                finish_work <- new_work!("sp_finish"),
             }),
             GFP_KERNEL,
         )?;
@@ -199,10 +224,15 @@ impl Socket {
         unsafe { sys::sp_sk_sndbuf(self.sk) }.max(0) as usize
     }
 
-    /// Registers a new pipe; fails once the socket is closing.
+    /// Whether pipes should flush and go, and endpoints make no more.
+    pub(crate) fn draining(&self) -> bool {
+        self.drain.load(Ordering::Acquire)
+    }
+
+    /// Registers a new pipe; fails once the socket is draining.
     pub(crate) fn add_pipe(&self, pipe: Arc<Pipe>) -> Result {
         let mut inner = self.inner.lock();
-        if inner.closing {
+        if self.draining() {
             return Err(errno(sys::ESHUTDOWN));
         }
         inner.pipes.push(pipe, GFP_ATOMIC)?;
@@ -233,12 +263,41 @@ impl Socket {
     /// A pipe finished its handshake (softirq or process context).
     pub(crate) fn pipe_ready(&self) {
         let mut inner = self.inner.lock();
+        let p = reqrep::pipe_ready(&mut inner);
         if inner.closing {
+            if p.is_some() {
+                // A lingering REQ's request is out: nothing is left to hand to pipes.
+                reqrep::forget(&mut inner, false);
+                self.start_drain(&inner);
+            }
             return;
         }
-        if let Some(p) = reqrep::pipe_ready(&mut inner) {
+        if let Some(p) = p {
             p.kick();
         }
+    }
+
+    /// Nothing more goes to pipes: each flushes its queue and shuts down (a pipe still
+    /// in its handshake just goes), the socket goes with the last. Under `inner`.
+    fn start_drain(&self, inner: &Inner) {
+        self.drain.store(true, Ordering::Release);
+        for p in inner.pipes.iter() {
+            if p.state() == PipeState::Handshake {
+                p.kill();
+            } else {
+                p.kick();
+            }
+        }
+        if inner.pipes.is_empty() {
+            self.queue_finish();
+        }
+    }
+
+    /// Has the workqueue run [`Socket::finish`]. Any context.
+    fn queue_finish(&self) {
+        // SAFETY: Sockets live in an `Arc`, kept alive by the caller.
+        let arc: Arc<Socket> = unsafe { ArcBorrow::from_raw(self) }.into();
+        let _ = queue().enqueue(arc);
     }
 
     /// A pipe is gone: forget it and let the pattern react.
@@ -252,6 +311,9 @@ impl Socket {
                 if let Some(p) = reqrep::pipe_removed(&mut inner, pipe.id) {
                     p.kick();
                 }
+            } else if removed.is_some() && inner.pipes.is_empty() && self.draining() {
+                // The last of a lingering socket.
+                self.queue_finish();
             }
         }
         // Dropped outside the lock.
@@ -266,6 +328,11 @@ impl Socket {
     pub(crate) fn deliver(&self, pipe: &Pipe, skb: Skb) -> bool {
         let (off, len) = msg_span(&skb);
         let mut inner = self.inner.lock();
+        if inner.closing {
+            // Nobody reads any more: read on and discard, so that TCP never holds unread
+            // data, which would make its close a reset.
+            return true;
+        }
         match self.kind {
             Kind::Req => reqrep::req_deliver(self, &mut inner, pipe, skb, off, len),
             Kind::Rep => {
@@ -440,28 +507,99 @@ impl Socket {
         mask
     }
 
-    /// release(): stops every endpoint and pipe, synchronously.
-    pub(crate) fn close(&self) {
-        let (endpoints, pipes) = {
+    /// release(): with SO_LINGER { 1, 0 }, drops everything and resets the connections;
+    /// otherwise what was sent is delivered in the background, for up to the linger time
+    /// (see `linger.rs`). Never blocks on the network.
+    pub(crate) fn close(self: &Arc<Self>) {
+        // SAFETY: `sk` is valid.
+        let linger = unsafe { sys::sp_sk_linger_ms(self.sk) };
+        let linger = u32::try_from(linger).unwrap_or(LINGER_DEFAULT_MS);
+        if linger == 0 || crate::linger::adopt(self).is_err() {
+            self.finish(linger == 0);
+            return;
+        }
+        let (endpoints, idle) = {
             let mut inner = self.inner.lock();
             inner.closing = true;
-            reqrep::forget(&mut inner);
-            (
-                core::mem::take(&mut inner.endpoints),
-                core::mem::take(&mut inner.pipes),
-            )
+            inner.paused = false;
+            for p in inner.pipes.iter() {
+                // Nobody will make room for a held message: its pipe reads on, discarding.
+                if p.take_held().is_some() {
+                    p.unpause();
+                }
+            }
+            // A request no pipe has taken yet keeps the endpoints making pipes for it.
+            let waiting = reqrep::forget(&mut inner, true);
+            let endpoints = if waiting {
+                KVec::new()
+            } else {
+                self.drain.store(true, Ordering::Release);
+                core::mem::take(&mut inner.endpoints)
+            };
+            (endpoints, !waiting && inner.pipes.is_empty())
         };
         self.resend_timer.shutdown();
         for ep in endpoints.iter() {
             ep.close();
         }
-        for p in pipes.iter() {
-            // What was already handed to a pipe goes to TCP, which delivers it after
-            // release as it does for any closed socket; what TCP cannot take now is lost.
-            p.transmit();
-            p.close_sync();
+        if idle {
+            self.finish(false);
+            return;
+        }
+        self.linger_timer.arm_ms(linger);
+        let inner = self.inner.lock();
+        if self.draining() {
+            self.start_drain(&inner);
         }
     }
+
+    /// Ends a closed socket: stops its endpoints and pipes, handing TCP what it takes now
+    /// unless `abort`, which resets the connections. Process context; runs once.
+    pub(crate) fn finish(self: &Arc<Self>, abort: bool) {
+        if self.finished.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let (endpoints, pipes) = {
+            let mut inner = self.inner.lock();
+            inner.closing = true;
+            self.drain.store(true, Ordering::Release);
+            reqrep::forget(&mut inner, false);
+            (
+                core::mem::take(&mut inner.endpoints),
+                core::mem::take(&mut inner.pipes),
+            )
+        };
+        self.linger_timer.shutdown();
+        self.resend_timer.shutdown();
+        for ep in endpoints.iter() {
+            ep.close();
+        }
+        for p in pipes.iter() {
+            if abort {
+                p.abort();
+            } else {
+                p.transmit();
+            }
+            p.close_sync();
+        }
+        crate::linger::release(self);
+    }
+}
+
+impl WorkItem for Socket {
+    type Pointer = Arc<Socket>;
+
+    fn run(this: Arc<Socket>) {
+        this.finish(false);
+    }
+}
+
+/// A lingering socket's time is up (softirq).
+unsafe extern "C" fn linger_timer_fn(t: *mut sys::timer_list) {
+    // SAFETY: The timer is embedded in a live `Socket`, adopted by `linger` while the timer
+    // can run: `finish` shuts it down before letting go.
+    let sock = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Socket, linger_timer) };
+    sock.queue_finish();
 }
 
 #[pinned_drop]

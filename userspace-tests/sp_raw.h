@@ -99,8 +99,11 @@ static inline ssize_t raw_read(int fd, void *buf, size_t len)
 	return got;
 }
 
-/* A TCP socket with a receive timeout, connected to 127.0.0.1:@port. */
-static inline int raw_connect4(int port, int timeout_ms)
+/*
+ * A TCP socket with a receive timeout, connected to 127.0.0.1:@port; with
+ * @rcvbuf > 0, a receive buffer (hence window) that small.
+ */
+static inline int raw_connect4_rcvbuf(int port, int timeout_ms, int rcvbuf)
 {
 	struct sockaddr_in sin;
 	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -108,6 +111,8 @@ static inline int raw_connect4(int port, int timeout_ms)
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	sp_timeo(fd, SO_RCVTIMEO, timeout_ms);
 	sp_timeo(fd, SO_SNDTIMEO, timeout_ms);
 	sp_addr4(&sin, port);
@@ -117,6 +122,12 @@ static inline int raw_connect4(int port, int timeout_ms)
 		return -1;
 	}
 	return fd;
+}
+
+/* A TCP socket with a receive timeout, connected to 127.0.0.1:@port. */
+static inline int raw_connect4(int port, int timeout_ms)
+{
+	return raw_connect4_rcvbuf(port, timeout_ms, 0);
 }
 
 /* A plain TCP listener on 127.0.0.1:@port. */

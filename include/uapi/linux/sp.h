@@ -66,5 +66,10 @@
 #define SP_RECONNECT_IVL_MAX_DEFAULT	1000
 #define SP_RCVMAXSIZE_DEFAULT		(1024 * 1024)
 #define SP_SNDPRIO_DEFAULT		8
+/*
+ * Seconds close() keeps delivering what was sent when SO_LINGER is off;
+ * SO_LINGER { 1, N } makes it N, { 1, 0 } discards at once.
+ */
+#define SP_LINGER_DEFAULT		30
 
 #endif /* _UAPI_LINUX_SP_H */
