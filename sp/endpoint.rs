@@ -75,6 +75,8 @@ pub(crate) struct Listener {
     saved: UnsafeCell<sys::sp_saved_cbs>,
     /// The address actually bound (port 0 resolved).
     pub(crate) local: Addr,
+    /// SP_SNDPRIO when the endpoint was added, for its pipes.
+    prio: u8,
     #[pin]
     accept_work: Work<Listener>,
 }
@@ -126,6 +128,7 @@ impl Listener {
                 tcp_sk,
                 saved: UnsafeCell::new(Default::default()),
                 local,
+                prio: sock.opts().sndprio,
                 accept_work <- new_work!("sp_accept"),
             }),
             GFP_KERNEL,
@@ -159,7 +162,7 @@ impl Listener {
             if r < 0 {
                 break;
             }
-            if Pipe::start(&self.sock, new, None).is_err() {
+            if Pipe::start(&self.sock, new, None, self.prio).is_err() {
                 // `Pipe::start` released the connection; the peer will see it close.
                 continue;
             }
@@ -216,6 +219,8 @@ struct DialState {
 pub(crate) struct Dialer {
     sock: Arc<Socket>,
     peer: Addr,
+    /// SP_SNDPRIO when the endpoint was added, for its pipes.
+    prio: u8,
     #[pin]
     st: Mutex<DialState>,
     saved: UnsafeCell<sys::sp_saved_cbs>,
@@ -243,6 +248,7 @@ impl Dialer {
             pin_init!(Self {
                 sock: sock.clone(),
                 peer: *peer,
+                prio: opts.sndprio,
                 st <- new_mutex!(DialState {
                     tcp: ptr::null_mut(),
                     piped: false,
@@ -289,7 +295,7 @@ impl Dialer {
         if state == sys::TCP_ESTABLISHED {
             st.piped = true;
             drop(st);
-            if Pipe::start(&self.sock, tcp, Some(self.clone())).is_err() {
+            if Pipe::start(&self.sock, tcp, Some(self.clone()), self.prio).is_err() {
                 self.pipe_closed(false);
             }
         } else {

@@ -63,6 +63,8 @@ struct Queues {
 pub(crate) struct Pipe {
     /// 31-bit id, unique in the socket; REP replies are routed by it.
     pub(crate) id: u32,
+    /// Send priority of the endpoint that made it: 1 (highest) .. 16.
+    pub(crate) prio: u8,
     sock: Arc<Socket>,
     dialer: Option<Arc<Dialer>>,
     /// The TCP `struct sock`; valid while `conn.tcp` is not null.
@@ -113,11 +115,13 @@ static STRP_CBS: sys::strp_callbacks = sys::strp_callbacks {
 };
 
 impl Pipe {
-    /// Runs a new connection `tcp` (owned; released on failure) under `sock`.
+    /// Runs a new connection `tcp` (owned; released on failure) under `sock`, with the
+    /// send priority `prio` of its endpoint.
     pub(crate) fn start(
         sock: &Arc<Socket>,
         tcp: *mut sys::socket,
         dialer: Option<Arc<Dialer>>,
+        prio: u8,
     ) -> Result {
         // SAFETY: `tcp` is a valid, connected kernel TCP socket we own.
         let tcp_sk = unsafe { (*tcp).sk };
@@ -125,6 +129,7 @@ impl Pipe {
         let pipe = Arc::pin_init(
             pin_init!(Self {
                 id: sock.next_pipe_id(),
+                prio,
                 sock: sock.clone(),
                 dialer,
                 tcp_sk,

@@ -2,8 +2,9 @@
 
 //! The REQ and REP patterns.
 //!
-//! REQ keeps one request at a time ([`Req`]): a new one cancels the old; it goes round-robin
-//! to a ready pipe with nothing queued (else any with room), is resent every SP_RESEND_IVL
+//! REQ keeps one request at a time ([`Req`]): a new one cancels the old; it goes to a ready
+//! pipe of the highest send priority that has one, with nothing queued if possible,
+//! round-robin (`proto::balance`), is resent every SP_RESEND_IVL
 //! and at once elsewhere when its pipe dies, and only a reply carrying its id is delivered.
 //!
 //! REP strips the backtrace of each request it hands to the user and remembers it with the
@@ -14,7 +15,7 @@
 //! `sock.rs`). The wire format itself lives in `proto::reqrep`.
 
 use crate::pipe::{Pipe, PipeState};
-use crate::proto::{frame, reqrep as wire};
+use crate::proto::{balance, frame, reqrep as wire};
 use crate::skb::Skb;
 use crate::sock::{errno, Inner, Pattern, Socket, ESTATE, PIPE_TXQ_MAX};
 use crate::sync::Timer;
@@ -68,8 +69,9 @@ pub(crate) struct Rep {
     owed: Option<Owed>,
 }
 
-/// REQ: sends the pending request's next copy to a pipe that can take it, round-robin.
-/// Returns the pipe to transmit on.
+/// REQ: sends the pending request's next copy to a pipe that can take it: the highest send
+/// priority first, idle before busy, round-robin (`proto::balance`). Returns the pipe to
+/// transmit on.
 fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
     let Inner {
         pipes, rr, pattern, ..
@@ -81,23 +83,17 @@ fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
     else {
         return None;
     };
-    let n = pipes.len();
-    let mut choice = None;
-    // First a pipe with nothing queued, then any ready pipe with room.
-    'search: for idle_only in [true, false] {
-        for k in 0..n {
-            let i = (*rr + k) % n;
-            let Some(p) = pipes.get(i) else { continue };
-            if p.state() != PipeState::Ready {
-                continue;
-            }
-            let queued = p.tx_len();
-            if (idle_only && queued == 0) || (!idle_only && queued < PIPE_TXQ_MAX) {
-                choice = Some(i);
-                break 'search;
-            }
+    let choice = balance::pick(pipes.len(), *rr, |i| {
+        let p = pipes.get(i)?;
+        if p.state() != PipeState::Ready {
+            return None;
         }
-    }
+        let queued = p.tx_len();
+        (queued < PIPE_TXQ_MAX).then_some(balance::Candidate {
+            prio: p.prio,
+            busy: queued > 0,
+        })
+    });
     pending.pipe = None;
     let i = choice?;
     *rr = i + 1;

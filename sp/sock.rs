@@ -87,7 +87,8 @@ pub(crate) struct Options {
     pub(crate) reconnect_ivl_max: u32,
     /// Largest message a peer may send; `None`: no limit.
     pub(crate) rcvmaxsize: Option<u32>,
-    pub(crate) sndprio: u32,
+    /// 1 (highest) .. 16, for endpoints added from now on.
+    pub(crate) sndprio: u8,
 }
 
 impl Default for Options {
@@ -97,7 +98,7 @@ impl Default for Options {
             reconnect_ivl: sys::SP_RECONNECT_IVL_DEFAULT,
             reconnect_ivl_max: sys::SP_RECONNECT_IVL_MAX_DEFAULT,
             rcvmaxsize: Some(sys::SP_RCVMAXSIZE_DEFAULT),
-            sndprio: sys::SP_SNDPRIO_DEFAULT,
+            sndprio: sys::SP_SNDPRIO_DEFAULT as u8,
         }
     }
 }

@@ -92,7 +92,7 @@ pub(crate) fn set(
                 sys::SP_RECONNECT_IVL_MAX if v >= 0 => o.reconnect_ivl_max = v as u32,
                 sys::SP_RCVMAXSIZE if v == -1 => o.rcvmaxsize = None,
                 sys::SP_RCVMAXSIZE if v >= 0 => o.rcvmaxsize = Some(v as u32),
-                sys::SP_SNDPRIO if (1..=16).contains(&v) => o.sndprio = v as u32,
+                sys::SP_SNDPRIO if (1..=16).contains(&v) => o.sndprio = v as u8,
                 _ => return Err(EINVAL),
             }
             Ok(())
@@ -117,7 +117,7 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
         sys::SP_RECONNECT_IVL => o.reconnect_ivl as i32,
         sys::SP_RECONNECT_IVL_MAX => o.reconnect_ivl_max as i32,
         sys::SP_RCVMAXSIZE => o.rcvmaxsize.map_or(-1, |m| m as i32),
-        sys::SP_SNDPRIO => o.sndprio as i32,
+        sys::SP_SNDPRIO => i32::from(o.sndprio),
         _ => return Err(enoprotoopt()),
     };
     put(val, lenp, &v.to_ne_bytes(), 1)

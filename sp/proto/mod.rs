@@ -13,9 +13,11 @@
 //! - [`reqrep`]: request ids and REP backtraces.
 //! - [`topic`]: SUB subscription prefixes and the message matcher.
 //! - [`backoff`]: reconnect backoff with jitter.
+//! - [`balance`]: send priorities and round-robin for load-balancing senders.
 //! - [`url`]: `tcp://` endpoint URLs.
 
 pub(crate) mod backoff;
+pub(crate) mod balance;
 pub(crate) mod frame;
 pub(crate) mod header;
 pub(crate) mod reqrep;
