@@ -217,37 +217,78 @@ struct workqueue_struct *sp_alloc_workqueue(void)
 }
 
 /*
+ * What one skb of a message holds in page fragments: MAX_SKB_FRAGS pages, so
+ * that it needs no high-order allocation (larger pages are used when free).
+ */
+#define SP_SKB_CHUNK	(MAX_SKB_FRAGS * PAGE_SIZE)
+
+/*
+ * Continues @head with @len more bytes in a frag_list of skbs of at most
+ * SP_SKB_CHUNK each, charged to @sk as @head is: a message of any size needs
+ * only order-0 pages.
+ */
+static int sp_skb_extend(struct sock *sk, struct sk_buff *head, size_t len)
+{
+	struct sk_buff **tail = &skb_shinfo(head)->frag_list;
+	struct sk_buff *skb;
+	size_t chunk;
+	int err;
+
+	while (len) {
+		chunk = min_t(size_t, len, SP_SKB_CHUNK);
+		skb = alloc_skb_with_frags(0, chunk, PAGE_ALLOC_COSTLY_ORDER,
+					   &err, sk->sk_allocation);
+		if (!skb)
+			return err;
+		skb->len = chunk;
+		skb->data_len = chunk;
+		*tail = skb;
+		tail = &skb->next;
+		head->len += chunk;
+		head->data_len += chunk;
+		head->truesize += skb->truesize;
+		refcount_add(skb->truesize, &sk->sk_wmem_alloc);
+		len -= chunk;
+	}
+	return 0;
+}
+
+/*
  * A message skb for sendmsg(): @headroom bytes of SP framing in the linear
- * part, then the @len payload bytes copied from @msg, the tail in page
- * fragments when large (the datagram idiom of unix_dgram_sendmsg()).
- * Charged to sk_wmem_alloc; blocks per SO_SNDTIMEO unless MSG_DONTWAIT.
+ * part, then the @len payload bytes copied from @msg: up to SKB_MAX_ALLOC in
+ * the linear part, then page fragments, then, for large messages, a
+ * frag_list (sp_skb_extend()).  Charged to sk_wmem_alloc; blocks per
+ * SO_SNDTIMEO unless MSG_DONTWAIT.
  */
 struct sk_buff *sp_skb_alloc_send(struct sock *sk, unsigned int headroom,
 				  struct msghdr *msg, size_t len, int *err)
 {
-	size_t data_len = 0;
+	size_t linear = min_t(size_t, len, SKB_MAX_ALLOC);
+	size_t frags = min_t(size_t, len - linear, SP_SKB_CHUNK);
 	struct sk_buff *skb;
 
-	if (len > SKB_MAX_ALLOC) {
-		data_len = min_t(size_t, len - SKB_MAX_ALLOC,
-				 MAX_SKB_FRAGS * PAGE_SIZE);
-		data_len = PAGE_ALIGN(data_len);
-		data_len = min(data_len, len);
-	}
-	skb = sock_alloc_send_pskb(sk, headroom + len - data_len, data_len,
+	skb = sock_alloc_send_pskb(sk, headroom + linear, frags,
 				   msg->msg_flags & MSG_DONTWAIT, err,
 				   PAGE_ALLOC_COSTLY_ORDER);
 	if (!skb)
 		return NULL;
-	skb_put(skb, headroom + len - data_len);
-	skb->data_len = data_len;
-	skb->len = headroom + len;
-	*err = skb_copy_datagram_from_iter(skb, headroom, &msg->msg_iter, len);
+	skb_put(skb, headroom + linear);
+	skb->data_len = frags;
+	skb->len += frags;
+	*err = sp_skb_extend(sk, skb, len - linear - frags);
+	if (!*err)
+		*err = skb_copy_datagram_from_iter(skb, headroom, &msg->msg_iter,
+						   len);
 	if (*err) {
 		kfree_skb(skb);
 		return NULL;
 	}
 	return skb;
+}
+
+void sp_skb_orphan(struct sk_buff *skb)
+{
+	skb_orphan(skb);
 }
 
 int sp_skb_copy_to_msg(const struct sk_buff *skb, int offset,
@@ -274,6 +315,11 @@ unsigned char *sp_skb_data(const struct sk_buff *skb)
 unsigned int sp_skb_len(const struct sk_buff *skb)
 {
 	return skb->len;
+}
+
+unsigned int sp_skb_headlen(const struct sk_buff *skb)
+{
+	return skb_headlen(skb);
 }
 
 void sp_sk_purge_receive_queue(struct sock *sk)

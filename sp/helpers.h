@@ -78,6 +78,8 @@ struct sk_buff *sp_skb_next(const struct sk_buff *skb);
 void sp_skb_set_next(struct sk_buff *skb, struct sk_buff *next);
 unsigned char *sp_skb_data(const struct sk_buff *skb);
 unsigned int sp_skb_len(const struct sk_buff *skb);
+void sp_skb_orphan(struct sk_buff *skb);
+unsigned int sp_skb_headlen(const struct sk_buff *skb);
 void sp_sk_purge_receive_queue(struct sock *sk);
 bool sp_sk_receive_queue_empty(const struct sock *sk);
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size);

@@ -33,6 +33,11 @@ use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 /// How long a peer has to send its SP header (nng allows 10 s, nanomsg 1 s).
 const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
 
+/// Frames and bytes handed to TCP in one call: enough to fill several segments with small
+/// messages, little enough for the stack.
+const TX_IOV: usize = 32;
+const TX_BYTES: usize = 64 * 1024;
+
 /// Where a pipe is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum PipeState {
@@ -236,6 +241,13 @@ impl Pipe {
         q.tx.len() < frames && q.tx.bytes() < bytes
     }
 
+    /// Whether what is queued may wait for more messages before going to TCP: less than a
+    /// transmit batch, and less than half of `cap`, the most the queue may hold.
+    pub(crate) fn coalescing(&self, cap: usize) -> bool {
+        let q = self.q.lock();
+        q.tx.len() < TX_IOV && q.tx.bytes() < TX_BYTES.min(cap / 2)
+    }
+
     /// Queues a framed message; the caller then runs [`Pipe::transmit`] (process context) or
     /// [`Pipe::kick`] (any context).
     pub(crate) fn push(&self, skb: Skb) {
@@ -335,33 +347,45 @@ impl Pipe {
         unsafe { sys::sp_lock_sock(self.tcp_sk) };
         let mut failed = false;
         let mut flushed;
+        let mut iov = [sys::kvec {
+            iov_base: core::ptr::null_mut(),
+            iov_len: 0,
+        }; TX_IOV];
         loop {
-            let head = {
+            let (head, n, bytes) = {
                 let q = self.q.lock();
                 // Read under `q`: a REQ's last push happens under it before drain is set.
                 flushed = q.tx.is_empty() && self.sock.draining();
-                q.tx.peek()
+                let (n, bytes) = q.tx.gather(conn.off, &mut iov, TX_BYTES);
+                (q.tx.peek(), n, bytes)
             };
             if head.is_null() {
                 break;
             }
-            // SAFETY: Only this function (serialised by `conn`) and teardown (which also holds
-            // `conn`) remove the head, so it stays valid.
-            let len = unsafe { sys::sp_skb_len(head) } as usize;
-            let off = conn.off;
-            // SAFETY: As above; the TCP socket is locked.
-            let n = unsafe {
-                sys::skb_send_sock_locked(self.tcp_sk, head, off as i32, (len - off) as i32)
+            // SAFETY: The skbs `iov` and `head` point into stay queued: only this function
+            // (serialised by `conn`) and teardown (which also holds `conn`) remove them. The
+            // TCP socket is locked.
+            let sent = unsafe {
+                if n > 0 {
+                    // Every frame that fits, in one call: TCP fills whole segments.
+                    let mut msg: sys::msghdr = Default::default();
+                    msg.msg_flags = sys::MSG_DONTWAIT;
+                    sys::kernel_sendmsg_locked(self.tcp_sk, &mut msg, iov.as_mut_ptr(), n, bytes)
+                } else {
+                    // A large message, with page fragments: on its own.
+                    let len = sys::sp_skb_len(head) as usize;
+                    let off = conn.off;
+                    sys::skb_send_sock_locked(self.tcp_sk, head, off as i32, (len - off) as i32)
+                }
             };
-            if n < 0 {
-                failed = n != -(sys::EAGAIN as i32);
+            if sent < 0 {
+                failed = sent != -(sys::EAGAIN as i32);
                 break;
             }
-            conn.off += n as usize;
-            if conn.off >= len {
-                conn.off = 0;
-                let done = self.q.lock().tx.pop();
-                drop(done);
+            self.advance(&mut conn, sent as usize);
+            if n > 0 && (sent as usize) < bytes {
+                // TCP is full; `sk_write_space` brings us back.
+                break;
             }
         }
         // SAFETY: Locked above.
@@ -374,6 +398,33 @@ impl Pipe {
         if flushed {
             self.shut_down(&conn);
         }
+    }
+
+    /// Frees the frames `sent` bytes completed and moves the offset into the next.
+    fn advance(&self, conn: &mut Conn, mut sent: usize) {
+        let mut done = SkbQueue::new();
+        {
+            let mut q = self.q.lock();
+            while sent > 0 {
+                let head = q.tx.peek();
+                if head.is_null() {
+                    break;
+                }
+                // SAFETY: A queued skb, valid (see `transmit`).
+                let left = unsafe { sys::sp_skb_len(head) } as usize - conn.off;
+                if sent < left {
+                    conn.off += sent;
+                    break;
+                }
+                sent -= left;
+                conn.off = 0;
+                if let Some(skb) = q.tx.pop() {
+                    done.push(skb);
+                }
+            }
+        }
+        // Freed (uncharging the send buffer, waking senders) outside the lock.
+        drop(done);
     }
 
     /// A draining socket's pipe has nothing more to send: FIN after what TCP holds, and

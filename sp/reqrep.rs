@@ -179,13 +179,31 @@ pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
 
 /// REP send: the reply to the request last received, back where it came from.
 pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
-    let bt_len = match &sock.inner.lock().pattern {
-        Pattern::Rep(Rep { owed: Some(o) }) => o.bt.as_bytes().len(),
-        _ => return Err(errno(ESTATE)),
+    let cap = sock.sndbuf();
+    let bt_len = {
+        let mut inner = sock.inner.lock();
+        let Inner {
+            pattern, pipes, ..
+        } = &mut *inner;
+        let Pattern::Rep(rep) = pattern else {
+            return Err(EINVAL);
+        };
+        let Some(owed) = &rep.owed else {
+            return Err(errno(ESTATE));
+        };
+        if !pipes.iter().any(|p| p.id == owed.pipe && routable(p, cap)) {
+            // Dropped before anything is allocated: a peer that is gone or does not read
+            // never makes a REP block.
+            rep.owed = None;
+            inner.drops += 1;
+            return Ok(len);
+        }
+        owed.bt.as_bytes().len()
     };
     let hdr = frame::LEN_PREFIX + bt_len;
     let mut skb = sock.alloc_send(hdr, msg, len)?;
-    let cap = sock.sndbuf();
+    // Bounded by the pipe's queue from here on, not by the socket's send buffer.
+    skb.orphan();
     let target = {
         let mut inner = sock.inner.lock();
         let Pattern::Rep(rep) = &mut inner.pattern else {
@@ -206,7 +224,7 @@ pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         // A reply that cannot be routed (peer gone, queue full) is dropped.
         let pipe = inner.pipes.iter().find(|p| p.id == owed.pipe).cloned();
         match pipe {
-            Some(p) if p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap) => {
+            Some(p) if routable(&p, cap) => {
                 p.push(skb);
                 Some(p)
             }
@@ -220,6 +238,11 @@ pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         p.transmit();
     }
     Ok(len)
+}
+
+/// REP: whether a reply can go on `p`: ready, and its queue not full.
+fn routable(p: &Pipe, cap: usize) -> bool {
+    p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap)
 }
 
 /// REQ, softirq: is this the reply to the request outstanding? Queues it if so.

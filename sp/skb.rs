@@ -62,6 +62,12 @@ impl Skb {
         unsafe { sys::skb_copy_bits(self.as_ptr(), off, out.as_mut_ptr().cast(), len) == 0 }
     }
 
+    /// Ends its charge to the socket that sent it (the queue it goes on is bounded instead).
+    pub(crate) fn orphan(&mut self) {
+        // SAFETY: `self` owns a valid skb.
+        unsafe { sys::sp_skb_orphan(self.as_ptr()) }
+    }
+
     /// A clone sharing the payload (`GFP_ATOMIC`: used under spinlocks).
     pub(crate) fn clone_atomic(&self) -> Option<Self> {
         // SAFETY: `self` is valid; `skb_clone` returns a new reference or NULL.
@@ -135,6 +141,32 @@ impl SkbQueue {
     /// The first skb, still owned by the queue.
     pub(crate) fn peek(&self) -> *mut sys::sk_buff {
         self.head
+    }
+
+    /// Points `iov` at the bytes of the first skbs, from `off` into the first, for one
+    /// `sendmsg`: as many as fit `iov` and `max` bytes, stopping before the first skb with
+    /// fragments (only whole linear skbs, the first possibly partly sent). Returns the number
+    /// of entries and of bytes; the pointers stay valid until the skbs are popped.
+    pub(crate) fn gather(&self, off: usize, iov: &mut [sys::kvec], max: usize) -> (usize, usize) {
+        let (mut n, mut bytes, mut off) = (0, 0, off);
+        let mut p = self.head;
+        while !p.is_null() && n < iov.len() {
+            // SAFETY: `p` is a valid skb owned by the queue.
+            let (len, head) = unsafe { (sys::sp_skb_len(p), sys::sp_skb_headlen(p)) };
+            if len != head || off >= head as usize || (n > 0 && bytes + len as usize > max) {
+                break;
+            }
+            let Some(slot) = iov.get_mut(n) else { break };
+            // SAFETY: As above; `off` is within the linear data.
+            slot.iov_base = unsafe { sys::sp_skb_data(p).add(off) }.cast();
+            slot.iov_len = head as usize - off;
+            bytes += slot.iov_len;
+            n += 1;
+            off = 0;
+            // SAFETY: As above.
+            p = unsafe { sys::sp_skb_next(p) };
+        }
+        (n, bytes)
     }
 
     /// Removes the first skb.

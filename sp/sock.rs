@@ -530,7 +530,8 @@ impl Socket {
                 }
             }
             // A request no pipe has taken yet keeps the endpoints making pipes for it.
-            let waiting = reqrep::forget(&mut inner, true);
+            let has_endpoints = !inner.endpoints.is_empty();
+            let waiting = reqrep::forget(&mut inner, has_endpoints);
             let endpoints = if waiting {
                 KVec::new()
             } else {

@@ -2,7 +2,10 @@
 /*
  * Many messages per system call: sendmmsg() on a PUB sends each of its
  * messages as one SP message, and recvmmsg() on a SUB receives them, one
- * message per entry with its own length, in order.
+ * message per entry with its own length, in order.  The PUB hands them to TCP
+ * together: 2000 messages sent by sendmmsg() 50 at a time, which go out
+ * coalesced, all arrive whole and in order.  MSG_MORE holds messages until a
+ * send without it, which delivers them all, in order.
  */
 #define _GNU_SOURCE
 #include "sp_test.h"
@@ -10,6 +13,62 @@
 
 #define PORT	26600
 #define N	16
+
+/* 2000 messages by sendmmsg() in batches of 50; all arrive, in order. */
+static void batches(int pub, int sub)
+{
+	static struct mmsghdr out[50];
+	static struct iovec iov[50];
+	static char msg[2000][8];
+	char buf[16];
+	int i, k, sent = 0, got = 0, bad = 0, big = 8 << 20;
+	uint64_t drops = 0;
+	ssize_t n;
+
+	setsockopt(sub, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big));
+	for (i = 0; i < 2000; i += 50) {
+		for (k = 0; k < 50; k++) {
+			snprintf(msg[i + k], sizeof(msg[0]), "b%04d", i + k);
+			iov[k].iov_base = msg[i + k];
+			iov[k].iov_len = 5;
+			memset(&out[k], 0, sizeof(out[k]));
+			out[k].msg_hdr.msg_iov = &iov[k];
+			out[k].msg_hdr.msg_iovlen = 1;
+		}
+		n = sendmmsg(pub, out, 50, 0);
+		sent += n > 0 ? n : 0;
+	}
+	ps_drops(pub, &drops);
+	tap_ok(sent == 2000 && drops == 0,
+	       "2000 messages sent by sendmmsg, 50 a call, none dropped (%d, %llu)",
+	       sent, (unsigned long long)drops);
+	sp_timeo(sub, SO_RCVTIMEO, sp_wait_ms());
+	while (got < 2000 && (n = recv(sub, buf, sizeof(buf), 0)) >= 0) {
+		if (ps_is_sync(buf, n))
+			continue;
+		bad += n != 5 || memcmp(buf, msg[got], 5);
+		got++;
+	}
+	tap_ok(got == 2000 && !bad, "the subscriber gets all 2000, in order (%d, %d wrong)",
+	       got, bad);
+}
+
+/* MSG_MORE: held until a send without it. */
+static void more(int pub, int sub)
+{
+	static const char *const exp[] = { "M0", "M1", "M2", "M3", "M4", "end" };
+	static const size_t len[] = { 2, 2, 2, 2, 2, 3 };
+	int i, ok = 1, timed_out;
+
+	for (i = 0; i < 5; i++)
+		ok &= send(pub, exp[i], 2, MSG_MORE) == 2;
+	tap_ok(ok && ps_expect_nothing(sub, 500, "after MSG_MORE"),
+	       "5 messages sent with MSG_MORE are held");
+	send(pub, "end", 3, 0);
+	tap_ok(ps_expect_seq(sub, exp, len, 5, "end", tap_now_ms() + sp_wait_ms(),
+			     "SUB", &timed_out),
+	       "a send without MSG_MORE delivers them, in order, then itself");
+}
 
 int main(void)
 {
@@ -20,7 +79,7 @@ int main(void)
 	long long deadline;
 	int sent;
 
-	tap_plan(4);
+	tap_plan(8);
 	tap_watchdog(300);
 
 	pub = sp_open(SOCK_PUB, 0);
@@ -70,6 +129,8 @@ int main(void)
 	}
 	tap_ok(got == N, "recvmmsg receives all %d (%d)", N, got);
 	tap_ok(got == N && ordered, "one message per entry, whole and in order");
+	batches(pub, sub);
+	more(pub, sub);
 	close(sub);
 	close(pub);
 	return tap_done();
