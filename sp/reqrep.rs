@@ -182,9 +182,7 @@ pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
     let cap = sock.sndbuf();
     let bt_len = {
         let mut inner = sock.inner.lock();
-        let Inner {
-            pattern, pipes, ..
-        } = &mut *inner;
+        let Inner { pattern, pipes, .. } = &mut *inner;
         let Pattern::Rep(rep) = pattern else {
             return Err(EINVAL);
         };
