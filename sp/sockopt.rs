@@ -109,7 +109,7 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
     let name = u32::try_from(name).map_err(|_| enoprotoopt())?;
     if name == sys::SP_DROPS {
         let drops = sock.inner.lock().drops;
-        return put(val, lenp, &drops.to_ne_bytes(), 8);
+        return put(val, lenp, &drops.to_ne_bytes());
     }
     let o = sock.opts();
     let v: i32 = match name {
@@ -120,19 +120,20 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
         sys::SP_SNDPRIO => i32::from(o.sndprio),
         _ => return Err(enoprotoopt()),
     };
-    put(val, lenp, &v.to_ne_bytes(), 1)
+    put(val, lenp, &v.to_ne_bytes())
 }
 
-/// Copies `value` out as getsockopt does: truncated to the caller's length, which must be
-/// at least `min` bytes, and the length written back.
-fn put(val: *mut u8, lenp: *mut i32, value: &[u8], min: usize) -> Result {
+/// Copies `value` out as getsockopt does, with the length written back. Every SOL_SP value
+/// is read whole: a caller's length shorter than the value is EINVAL, never a silently
+/// truncated number; a longer one is shortened to the value's size.
+fn put(val: *mut u8, lenp: *mut i32, value: &[u8]) -> Result {
     let mut lr = UserSlice::new(lenp as usize, core::mem::size_of::<i32>()).reader();
     let len: i32 = lr.read()?;
     let len = usize::try_from(len).map_err(|_| EINVAL)?;
-    if len < min {
+    if len < value.len() {
         return Err(EINVAL);
     }
-    let n = len.min(value.len());
+    let n = value.len();
     UserSlice::new(val as usize, n)
         .writer()
         .write_slice(&value[..n])?;

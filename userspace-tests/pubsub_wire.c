@@ -54,9 +54,7 @@ static void against_pub(void)
 	static const char bin[] = "\0binary\xff\0payload";
 	static const char *const msgs[] = { "Hello", "World", "", bin };
 	static const size_t lens[] = { 5, 5, 0, sizeof(bin) - 1 };
-	static char buf[PS_BUF];
-	long long deadline;
-	int pub, raw, rc, synced = 0, i, ok;
+	int pub, raw, rc, i, ok;
 	unsigned char h[8];
 
 	pub = sp_open(SOCK_PUB, 0);
@@ -73,23 +71,7 @@ static void against_pub(void)
 		tap_bail("no raw connection to the PUB");
 
 	/* Until the PUB has the pipe, publish a marker; read it as a frame. */
-	deadline = tap_now_ms() + sp_wait_ms();
-	while (!synced && tap_now_ms() < deadline) {
-		struct pollfd pfd = { .fd = raw, .events = POLLIN };
-		ssize_t n;
-
-		send(pub, PS_SYNC "raw", strlen(PS_SYNC "raw"), MSG_DONTWAIT);
-		if (poll(&pfd, 1, PS_SYNC_IVL_MS) != 1)
-			continue;
-		n = raw_recv_frame(raw, buf, sizeof(buf), "raw SUB");
-		if (n < 0)
-			break;
-		synced = n == (ssize_t)strlen(PS_SYNC "raw") &&
-			 !memcmp(buf, PS_SYNC "raw", n);
-		if (!synced)
-			tap_diag("raw SUB: first frame %s", sp_show(buf, n));
-	}
-	ok = synced;
+	ok = raw_sub_synced(pub, raw, PS_SYNC "raw", sp_wait_ms());
 	for (i = 0; ok && i < (int)ARRAY_SIZE(msgs); i++)
 		ok = sp_send_all(pub, msgs[i], lens[i], "PUB");
 	ok = ok && sp_send_all(pub, PS_SYNC "end", strlen(PS_SYNC "end"), "PUB");

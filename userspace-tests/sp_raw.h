@@ -242,13 +242,16 @@ static inline ssize_t raw_recv_frame(int fd, void *buf, size_t cap,
 
 /*
  * Wait up to @ms for the peer to close the connection (EOF or reset),
- * discarding anything it sends first.  Returns 1 if it did.
+ * discarding anything it sends first but counting it in *@got (if not NULL).
+ * Returns 1 if it did.
  */
-static inline int raw_wait_closed(int fd, int ms)
+static inline int raw_wait_closed_count(int fd, int ms, size_t *got)
 {
 	long long deadline = tap_now_ms() + ms;
 	char buf[4096];
 
+	if (got)
+		*got = 0;
 	sp_timeo(fd, SO_RCVTIMEO, 200);
 	while (tap_now_ms() < deadline) {
 		ssize_t n = recv(fd, buf, sizeof(buf), 0);
@@ -259,6 +262,50 @@ static inline int raw_wait_closed(int fd, int ms)
 			tap_diag("raw: recv: %s", strerror(errno));
 			return 0;
 		}
+		if (n > 0 && got)
+			*got += n;
+	}
+	return 0;
+}
+
+static inline int raw_wait_closed(int fd, int ms)
+{
+	return raw_wait_closed_count(fd, ms, NULL);
+}
+
+/* Close with a reset instead of a FIN (SO_LINGER 0). */
+static inline void raw_abort(int fd)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
+
+/*
+ * A raw SUB @raw connected to our PUB @pub: publish @tag every 50 ms until it
+ * arrives as a frame (so the PUB has the connection), for at most @ms.
+ * Frames before it are logged.  Returns 1 once it arrived.
+ */
+static inline int raw_sub_synced(int pub, int raw, const char *tag, int ms)
+{
+	long long deadline = tap_now_ms() + ms;
+	size_t len = strlen(tag);
+	char buf[4096];
+
+	while (tap_now_ms() < deadline) {
+		struct pollfd pfd = { .fd = raw, .events = POLLIN };
+		ssize_t n;
+
+		send(pub, tag, len, MSG_DONTWAIT);
+		if (poll(&pfd, 1, 50) != 1)
+			continue;
+		n = raw_recv_frame(raw, buf, sizeof(buf), "raw SUB");
+		if (n < 0)
+			return 0;
+		if ((size_t)n == len && !memcmp(buf, tag, len))
+			return 1;
+		tap_diag("raw SUB: frame %s before %s", sp_show(buf, n), tag);
 	}
 	return 0;
 }

@@ -321,7 +321,9 @@ static inline const char *sp_errname(int e)
 		SP_ERR(EMSGSIZE), SP_ERR(ENOPROTOOPT), SP_ERR(EPROTONOSUPPORT),
 		SP_ERR(ESOCKTNOSUPPORT), SP_ERR(EOPNOTSUPP), SP_ERR(EAFNOSUPPORT),
 		SP_ERR(EADDRINUSE), SP_ERR(ENOTCONN), SP_ERR(ECONNREFUSED),
-		SP_ERR(ECONNRESET), SP_ERR(ENOENT),
+		SP_ERR(ECONNRESET), SP_ERR(ENOENT), SP_ERR(EFAULT),
+		SP_ERR(ENOBUFS), SP_ERR(EADDRNOTAVAIL), SP_ERR(ENODEV),
+		SP_ERR(ENOTTY), SP_ERR(ESHUTDOWN), SP_ERR(EPIPE),
 	};
 #undef SP_ERR
 	static char other[24];
@@ -332,6 +334,23 @@ static inline const char *sp_errname(int e)
 			return names[i].name;
 	snprintf(other, sizeof(other), "errno %d", e);
 	return other;
+}
+
+/*
+ * Report one check: the call returned @rc < 0 with errno @e1 or @e2 (the same
+ * twice for one); logs what it did otherwise.  Returns whether it passed.
+ */
+static inline int sp_check_err(long rc, int e1, int e2, const char *what)
+{
+	int err = errno;
+
+	if (rc >= 0)
+		tap_diag("%s: returned %ld", what, rc);
+	else if (err != e1 && err != e2)
+		tap_diag("%s: errno %d (%s)", what, err, strerror(err));
+	return tap_ok(rc < 0 && (err == e1 || err == e2), "%s fails with %s%s%s",
+		      what, sp_errname(e1), e1 != e2 ? " or " : "",
+		      e1 != e2 ? sp_errname(e2) : "");
 }
 
 /* Did the last call fail with EAGAIN / EWOULDBLOCK? */

@@ -47,23 +47,9 @@ static const int bad_types[] = { 0, SOCK_STREAM, 10 };
 #define NCHECKS	(28 + ARRAY_SIZE(bad_types) + 2 * ARRAY_SIZE(bad_urls) + \
 		 ARRAY_SIZE(bad_connect_urls))
 
-/* The call returned -1 with errno @e1 or @e2 (report @what). */
-static void check_err(int rc, int e1, int e2, const char *what)
-{
-	int err = errno;
-
-	if (rc >= 0)
-		tap_diag("%s: returned %d", what, rc);
-	else if (err != e1 && err != e2)
-		tap_diag("%s: errno %d (%s)", what, err, strerror(err));
-	tap_ok(rc < 0 && (err == e1 || err == e2), "%s fails with %s%s%s",
-	       what, sp_errname(e1), e1 != e2 ? " or " : "",
-	       e1 != e2 ? sp_errname(e2) : "");
-}
-
 static void check_state_errno(ssize_t n, const char *what)
 {
-	check_err(n < 0 ? -1 : (int)n, STATE_ERRNO, STATE_ERRNO, what);
+	sp_check_err(n < 0 ? -1 : (int)n, STATE_ERRNO, STATE_ERRNO, what);
 }
 
 static void check_int(int fd, int opt, const char *name, int expect,
@@ -140,13 +126,13 @@ int main(void)
 		snprintf(what, sizeof(what), "socket(PF_SP, type %d)",
 			 bad_types[i]);
 		fd = socket(PF_SP, bad_types[i], 0);
-		check_err(fd, ESOCKTNOSUPPORT, EPROTONOSUPPORT, what);
+		sp_check_err(fd, ESOCKTNOSUPPORT, EPROTONOSUPPORT, what);
 		if (fd >= 0)
 			close(fd);
 	}
 	fd = socket(PF_SP, SOCK_REQ, IPPROTO_UDP);
-	check_err(fd, EPROTONOSUPPORT, EPROTONOSUPPORT,
-		  "socket(PF_SP, SOCK_REQ, IPPROTO_UDP)");
+	sp_check_err(fd, EPROTONOSUPPORT, EPROTONOSUPPORT,
+		     "socket(PF_SP, SOCK_REQ, IPPROTO_UDP)");
 	if (fd >= 0)
 		close(fd);
 	fd = socket(PF_SP, SOCK_REP, 0);
@@ -158,18 +144,18 @@ int main(void)
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	snprintf(sun.sun_path, sizeof(sun.sun_path), "/tmp/sp-state-test");
-	check_err(bind(fd, (struct sockaddr *)&sun, sizeof(sun)),
-		  EAFNOSUPPORT, EINVAL, "bind with an AF_UNIX address");
-	check_err(connect(fd, (struct sockaddr *)&sun, sizeof(sun)),
-		  EAFNOSUPPORT, EINVAL, "connect with an AF_UNIX address");
+	sp_check_err(bind(fd, (struct sockaddr *)&sun, sizeof(sun)),
+		     EAFNOSUPPORT, EINVAL, "bind with an AF_UNIX address");
+	sp_check_err(connect(fd, (struct sockaddr *)&sun, sizeof(sun)),
+		     EAFNOSUPPORT, EINVAL, "connect with an AF_UNIX address");
 	sp_addr4(&sin, PORT + 10);
-	check_err(bind(fd, (struct sockaddr *)&sin, 8), EINVAL, EINVAL,
-		  "bind with an AF_INET address of length 8");
-	check_err(connect(fd, (struct sockaddr *)&sin, 8), EINVAL, EINVAL,
-		  "connect with an AF_INET address of length 8");
+	sp_check_err(bind(fd, (struct sockaddr *)&sin, 8), EINVAL, EINVAL,
+		     "bind with an AF_INET address of length 8");
+	sp_check_err(connect(fd, (struct sockaddr *)&sin, 8), EINVAL, EINVAL,
+		     "connect with an AF_INET address of length 8");
 	sp_addr6(&sin6, PORT + 10);
-	check_err(bind(fd, (struct sockaddr *)&sin6, sizeof(sin)), EINVAL, EINVAL,
-		  "bind with an AF_INET6 address of sizeof(sockaddr_in)");
+	sp_check_err(bind(fd, (struct sockaddr *)&sin6, sizeof(sin)), EINVAL, EINVAL,
+		     "bind with an AF_INET6 address of sizeof(sockaddr_in)");
 	close(fd);
 
 	fd = sp_open(SOCK_REP, 0);
@@ -177,20 +163,20 @@ int main(void)
 	if (rc)
 		tap_diag("first bind: %s", strerror(errno));
 	v = sp_open(SOCK_REP, 0);
-	check_err(rc ? 0 : sp_bind4(v, PORT_INUSE), EADDRINUSE, EADDRINUSE,
-		  "a second REP's bind to a port in use");
+	sp_check_err(rc ? 0 : sp_bind4(v, PORT_INUSE), EADDRINUSE, EADDRINUSE,
+		     "a second REP's bind to a port in use");
 	close(v);
 	close(fd);
 
 	/* Options. */
-	check_err(getsockopt(req, SOL_SP, 999, &v, &(socklen_t){ sizeof(v) }),
-		  ENOPROTOOPT, ENOPROTOOPT, "getsockopt(SOL_SP, 999)");
+	sp_check_err(getsockopt(req, SOL_SP, 999, &v, &(socklen_t){ sizeof(v) }),
+		     ENOPROTOOPT, ENOPROTOOPT, "getsockopt(SOL_SP, 999)");
 	v = 1;
-	check_err(setsockopt(req, SOL_SP, 999, &v, sizeof(v)),
-		  ENOPROTOOPT, ENOPROTOOPT, "setsockopt(SOL_SP, 999)");
+	sp_check_err(setsockopt(req, SOL_SP, 999, &v, sizeof(v)),
+		     ENOPROTOOPT, ENOPROTOOPT, "setsockopt(SOL_SP, 999)");
 	v = 1000;
-	check_err(setsockopt(req, SOL_SP, SP_RESEND_IVL, &v, 2), EINVAL, EINVAL,
-		  "setsockopt(SP_RESEND_IVL) with optlen 2");
+	sp_check_err(setsockopt(req, SOL_SP, SP_RESEND_IVL, &v, 2), EINVAL, EINVAL,
+		     "setsockopt(SP_RESEND_IVL) with optlen 2");
 
 	check_int(req, SP_RESEND_IVL, "SP_RESEND_IVL", SP_RESEND_IVL_DEFAULT,
 		  "defaults to");
@@ -213,19 +199,19 @@ int main(void)
 		char what[96];
 
 		snprintf(what, sizeof(what), "SP_BIND \"%s\"", bad_urls[i]);
-		check_err(sp_url(fd, SP_BIND, bad_urls[i]), EINVAL, EINVAL,
-			  what);
+		sp_check_err(sp_url(fd, SP_BIND, bad_urls[i]), EINVAL, EINVAL,
+			     what);
 		snprintf(what, sizeof(what), "SP_CONNECT \"%s\"", bad_urls[i]);
-		check_err(sp_url(fd, SP_CONNECT, bad_urls[i]), EINVAL, EINVAL,
-			  what);
+		sp_check_err(sp_url(fd, SP_CONNECT, bad_urls[i]), EINVAL, EINVAL,
+			     what);
 	}
 	for (i = 0; i < ARRAY_SIZE(bad_connect_urls); i++) {
 		char what[96];
 
 		snprintf(what, sizeof(what), "SP_CONNECT \"%s\"",
 			 bad_connect_urls[i]);
-		check_err(sp_url(fd, SP_CONNECT, bad_connect_urls[i]), EINVAL,
-			  EINVAL, what);
+		sp_check_err(sp_url(fd, SP_CONNECT, bad_connect_urls[i]), EINVAL,
+			     EINVAL, what);
 	}
 	close(fd);
 
