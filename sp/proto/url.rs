@@ -79,12 +79,20 @@ fn parse_dec(s: &[u8], max: u32) -> Option<u32> {
         .filter(|&n| n <= max)
 }
 
-/// A dotted quad, each part 0..=255 without a sign.
+/// A dotted quad, each part 0..=255 in decimal without a sign or a leading zero.
+///
+/// A leading zero is refused rather than read as decimal: `inet_aton`, and so the
+/// `getaddrinfo` that nng and nanomsg use, reads `010` as octal 8, `inet_pton` and Rust's
+/// `Ipv4Addr` refuse it, and a URL must not name one host here and another there.
 fn parse_v4(s: &[u8]) -> Option<[u8; 4]> {
     let mut out = [0u8; 4];
     let mut parts = s.split(|&c| c == b'.');
     for b in out.iter_mut() {
-        *b = u8::try_from(parse_dec(parts.next()?, 255)?).ok()?;
+        let part = parts.next()?;
+        if part.len() > 1 && part.first() == Some(&b'0') {
+            return None;
+        }
+        *b = u8::try_from(parse_dec(part, 255)?).ok()?;
     }
     parts.next().is_none().then_some(out)
 }
@@ -188,6 +196,14 @@ mod tests {
                 port: 80
             })
         );
+        // A lone zero is a part; zeros in front of the port are decimal, as for nng.
+        assert_eq!(
+            parse(b"tcp://0.0.0.0:05555"),
+            Ok(Url {
+                host: Host::V4([0; 4]),
+                port: 5555
+            })
+        );
         assert_eq!(
             parse(b"tcp://*:0"),
             Ok(Url {
@@ -218,6 +234,10 @@ mod tests {
             b"tcp://[+1::]:5",
             b"tcp://[1:2:3:4::5:6:7:8]:5",
             b"tcp://+1.2.3.4:5",
+            // Octal to nng (inet_aton): 010 is 8 there.
+            b"tcp://010.0.0.1:5",
+            b"tcp://1.2.3.00:5",
+            b"tcp://[::ffff:1.2.3.04]:5",
         ] {
             assert!(parse(bad).is_err(), "{:?}", core::str::from_utf8(bad));
         }
