@@ -48,6 +48,7 @@
 #define SETUP_SECS	60	/* for every client or subscriber to get going */
 
 static const char *case_name;
+static int in_child;		/* a child of spawn(), not the parent */
 static size_t size;
 static int port;
 static double window;		/* seconds measured */
@@ -66,7 +67,7 @@ void bench_die(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (shared && shared->stopping)
+	if (in_child && shared->stopping)
 		exit(1);
 	fprintf(stderr, "bench-%s %s %zu: ", bench_impl.name, case_name, size);
 	va_start(ap, fmt);
@@ -120,6 +121,7 @@ static pid_t spawn(void (*fn)(int), int arg)
 	if (pid < 0)
 		bench_die("fork: %s", strerror(errno));
 	if (pid == 0) {
+		in_child = 1;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		alarm(SETUP_SECS + (unsigned int)window + 60);
 		fn(arg);
