@@ -18,7 +18,7 @@
  * pubsub_Nsub_batch   the same with send_batch/recv_batch, BATCH messages a
  *               call (sendmmsg/recvmmsg for sp, writev for tcp).
  *
- * Counting cases measure a fixed window of BENCH_SECS seconds (default 3)
+ * Counting cases measure a fixed window of BENCH_SECS seconds (default 5)
  * that starts once every client or subscriber has completed a first message,
  * from counters in shared memory the parent reads at both ends of the window.
  * Each result is one line on stdout:
@@ -373,9 +373,9 @@ int main(int argc, char **argv)
 	case_name = argv[1];
 	size = strtoul(argv[2], NULL, 0);
 	port = atoi(argv[3]);
-	window = env ? atof(env) : 3;
+	window = env ? atof(env) : 5;
 	if (window <= 0)
-		window = 3;
+		window = 5;
 	if (size < 1 || size > (1 << 20))
 		bench_die("size out of range");
 	signal(SIGPIPE, SIG_IGN);

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
-"""bench/report.py CONSOLE_LOG OUT_DIR [KEY=VALUE...]
+"""bench/report.py CONSOLE_LOG OUT_DIR [README] [KEY=VALUE...]
 
 Turn the guest's output of bench/run (its BENCH, BENCHINFO and BENCHFAIL
 lines) into OUT_DIR/latest.json (the list of results), latest.md (tables, the
 machine, the targets of issue 5 as ratios) and latest.svg (grouped bars, log
-scale), and print the ratios.  KEY=VALUE pairs describe the host side of the
-machine.  Standard library only.
+scale), and print the ratios.  With README (a path ending in .md), the part of
+it between the lines "<!-- bench:begin -->" and "<!-- bench:end -->" becomes
+the same tables.  KEY=VALUE pairs describe the host side of the machine.
+Standard library only.
 """
 
 import json
@@ -83,7 +85,7 @@ def targets(t):
     for other, bound in (("tcp", 1.3), ("zmq", 0.5)):
         r = ratio(sp, t.get("reqrep", other, 64, "rtt_p50_us"))
         text = (f"reqrep 64 B p50: sp / {other} = "
-                + (f"{r:.2f}" if r is not None else "n/a") + f" (target <= {bound})")
+                + (f"{r:.3f}" if r is not None else "n/a") + f" (target <= {bound})")
         out.append((text, r is not None and r <= bound if r is not None else None))
     for case in ("pubsub_1sub", "pubsub_100sub"):
         for variant in ("", "_batch"):
@@ -91,7 +93,7 @@ def targets(t):
             for other, bound in (("zmq", 1), ("nng", 4)):
                 r = ratio(sp, t.get(case, other, 64, "msgs_per_s"))
                 text = (f"{case} 64 B msgs/s: sp{' batch' if variant else ''} / {other} = "
-                        + (f"{r:.2f}" if r is not None else "n/a") + f" (target >= {bound})")
+                        + (f"{r:.3f}" if r is not None else "n/a") + f" (target >= {bound})")
                 out.append((text, r >= bound if r is not None else None))
     return out
 
@@ -110,8 +112,8 @@ def markdown(t, info, fails, results):
     accel = info.get("accel", "?")
     how = {"tcg": "TCG (emulated: every instruction translated; absolute numbers are far "
                   "below native, compare ratios)", "kvm": "KVM"}.get(accel, accel)
-    add(f"| guest | QEMU {how}, {info.get('guest_cpus', '?')} vCPUs, "
-        f"CPU model {info.get('guest_cpu', '?')}, clocksource "
+    add(f"| guest | QEMU {how}; vCPUs: {info.get('guest_cpus', '?')}; "
+        f"CPU model {info.get('guest_cpu', '?')}; clocksource "
         f"{info.get('guest_clocksource', '?')} |")
     add(f"| guest kernel | {info.get('guest_kernel', '?')} ({info.get('guest_config', '?')}) |")
     add(f"| run time | {info.get('guest_seconds', '?')} s of benchmarks in the guest, "
@@ -245,11 +247,30 @@ def svg(t):
     return "\n".join(out) + "\n"
 
 
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def update_readme(path, md):
+    """Put @md, headings one level down and without its title, between the markers."""
+    text = Path(path).read_text()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"report: {path} has no {BEGIN} ... {END}")
+    body = [("#" + line if line.startswith("## ") else line)
+            for line in md.splitlines() if not line.startswith("# ")]
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    Path(path).write_text(head + BEGIN + "\n" + "\n".join(body).strip() + "\n" + END + tail)
+
+
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     results, info, fails = parse(sys.argv[1])
+    readme = None
     for kv in sys.argv[3:]:
+        if kv.endswith(".md") and "=" not in kv:
+            readme = kv
+            continue
         key, _, value = kv.partition("=")
         info[key] = value
     if not results:
@@ -259,7 +280,10 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_text(json.dumps(results, indent=1) + "\n")
     t = Table(results)
-    (out / "latest.md").write_text(markdown(t, info, fails, results))
+    md = markdown(t, info, fails, results)
+    (out / "latest.md").write_text(md)
+    if readme:
+        update_readme(readme, md)
     (out / "latest.svg").write_text(svg(t))
     print(f"report: {len(results)} results in {out}/latest.{{json,md,svg}}")
     for f in fails:
