@@ -87,7 +87,8 @@ static double now(void)
 
 static void result(const char *metric, double value, const char *unit)
 {
-	printf("BENCH {\"case\": \"%s\", \"impl\": \"%s\", \"size\": %zu, \"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}\n",
+	printf("BENCH {\"case\": \"%s\", \"impl\": \"%s\", \"size\": %zu, "
+	       "\"metric\": \"%s\", \"value\": %.6g, \"unit\": \"%s\"}\n",
 	       case_name, bench_impl.name, size, metric, value, unit);
 	fflush(stdout);
 }
@@ -386,11 +387,11 @@ int main(int argc, char **argv)
 	if (shared == MAP_FAILED)
 		bench_die("mmap: %s", strerror(errno));
 
-	if (!strcmp(case_name, "reqrep"))
+	if (!strcmp(case_name, "reqrep")) {
 		run_reqrep();
-	else if (!strcmp(case_name, "reqrep_many"))
+	} else if (!strcmp(case_name, "reqrep_many")) {
 		run_reqrep_many();
-	else if (sscanf(case_name, "pubsub_%dsub%15s", &nsubs, tail) >= 1 &&
+	} else if (sscanf(case_name, "pubsub_%dsub%15s", &nsubs, tail) >= 1 &&
 		 nsubs >= 1 && nsubs <= MAX_THREADS &&
 		 (!*tail || !strcmp(tail, "_batch"))) {
 		batch = !!*tail;

@@ -77,7 +77,9 @@ static struct tcp *tcp_new(int nconn)
 {
 	struct tcp *t = calloc(1, sizeof(*t));
 
-	if (!t || !(t->conns = calloc(nconn, sizeof(*t->conns))))
+	if (t)
+		t->conns = calloc(nconn, sizeof(*t->conns));
+	if (!t || !t->conns)
 		bench_die("out of memory");
 	t->nconn = nconn;
 	t->ep = -1;
