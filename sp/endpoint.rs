@@ -225,6 +225,9 @@ pub(crate) struct Dialer {
     st: Mutex<DialState>,
     saved: UnsafeCell<sys::sp_saved_cbs>,
     closing: AtomicBool,
+    /// A new connection may be started: set at start and when the backoff ends. A step
+    /// that `sk_state_change` queued for an attempt already over must not start one early.
+    due: AtomicBool,
     #[pin]
     work: Work<Dialer>,
     #[pin]
@@ -257,6 +260,7 @@ impl Dialer {
                 }, "sp_dialer"),
                 saved: UnsafeCell::new(Default::default()),
                 closing: AtomicBool::new(false),
+                due: AtomicBool::new(true),
                 work <- new_work!("sp_dial"),
                 timer <- Timer::new(dial_timer_fn),
             }),
@@ -273,6 +277,9 @@ impl Dialer {
             return;
         }
         if st.tcp.is_null() {
+            if !self.due.swap(false, Ordering::AcqRel) {
+                return;
+            }
             match self.connect() {
                 Ok(tcp) => st.tcp = tcp,
                 Err(_) => {
@@ -396,5 +403,6 @@ unsafe extern "C" fn dial_timer_fn(t: *mut sys::timer_list) {
     // SAFETY: Dialers live in an `Arc`, kept alive here by the socket's endpoint list
     // (`close` runs before that reference goes).
     let arc: Arc<Dialer> = unsafe { ArcBorrow::from_raw(d) }.into();
+    arc.due.store(true, Ordering::Release);
     let _ = queue().enqueue(arc);
 }
