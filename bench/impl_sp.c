@@ -90,18 +90,25 @@ static ssize_t sp_recv(void *h, void *buf, size_t cap)
 
 #define MAX_BATCH	1024
 
+/* Up to MAX_BATCH entries of @m, all on the one buffer @iov; returns how many. */
+static int fill_batch(struct mmsghdr *m, struct iovec *iov, int n)
+{
+	if (n > MAX_BATCH)
+		n = MAX_BATCH;
+	memset(m, 0, n * sizeof(m[0]));
+	for (int i = 0; i < n; i++) {
+		m[i].msg_hdr.msg_iov = iov;
+		m[i].msg_hdr.msg_iovlen = 1;
+	}
+	return n;
+}
+
 static int sp_send_batch(void *h, const void *buf, size_t len, int n)
 {
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct mmsghdr m[MAX_BATCH];
 
-	if (n > MAX_BATCH)
-		n = MAX_BATCH;
-	memset(m, 0, n * sizeof(m[0]));
-	for (int i = 0; i < n; i++) {
-		m[i].msg_hdr.msg_iov = &iov;
-		m[i].msg_hdr.msg_iovlen = 1;
-	}
+	n = fill_batch(m, &iov, n);
 	return sendmmsg(fd_of(h), m, n, 0);
 }
 
@@ -111,13 +118,7 @@ static int sp_recv_batch(void *h, void *buf, size_t cap, int n)
 	struct mmsghdr m[MAX_BATCH];
 	int r;
 
-	if (n > MAX_BATCH)
-		n = MAX_BATCH;
-	memset(m, 0, n * sizeof(m[0]));
-	for (int i = 0; i < n; i++) {
-		m[i].msg_hdr.msg_iov = &iov;
-		m[i].msg_hdr.msg_iovlen = 1;
-	}
+	n = fill_batch(m, &iov, n);
 	do
 		r = recvmmsg(fd_of(h), m, n, MSG_WAITFORONE, NULL);
 	while (r < 0 && errno == EINTR);

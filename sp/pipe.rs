@@ -244,8 +244,7 @@ impl Pipe {
     /// Whether what is queued may wait for more messages before going to TCP: less than a
     /// transmit batch, and less than half of `cap`, the most the queue may hold.
     pub(crate) fn coalescing(&self, cap: usize) -> bool {
-        let q = self.q.lock();
-        q.tx.len() < TX_IOV && q.tx.bytes() < TX_BYTES.min(cap / 2)
+        self.tx_room(TX_IOV, TX_BYTES.min(cap / 2))
     }
 
     /// Queues a framed message; the caller then runs [`Pipe::transmit`] (process context) or
