@@ -13,7 +13,8 @@
 //! - [`family`]: registration of the family and its `proto_ops`, the C trampolines.
 //! - [`sock`]: one SP socket: its state and the system calls all patterns share.
 //! - [`reqrep`], [`pubsub`]: the patterns, routing messages across a socket's pipes.
-//! - [`pipe`]: one TCP connection under a socket: handshake, framing (strparser), transmit.
+//! - [`pipe`]: one TCP connection under a socket: handshake, transmit, teardown.
+//! - [`rx`]: its receive side: framing straight off TCP, batches of messages, backpressure.
 //! - [`endpoint`]: listeners and dialers that make pipes.
 //! - [`linger`]: closed sockets that still deliver what was sent.
 //! - [`addr`], [`sockopt`]: the user-facing address and option handling.
@@ -35,6 +36,7 @@ mod pipe;
 mod proto;
 mod pubsub;
 mod reqrep;
+mod rx;
 mod skb;
 mod sock;
 mod sockopt;

@@ -8,7 +8,7 @@
 #include <linux/net.h>
 #include <linux/sp.h>
 #include <net/sock.h>
-#include <net/strparser.h>
+#include <net/tcp.h>
 
 #include "helpers.h"
 
@@ -162,27 +162,148 @@ void *sp_cb_user(struct sock *sk)
 	return __locked_read_sk_user_data_with_flags(sk, 0);
 }
 
-struct strp_msg *sp_strp_msg(struct sk_buff *skb)
+struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb)
 {
-	return strp_msg(skb);
+	BUILD_BUG_ON(sizeof(struct sp_rx_cb) > sizeof(skb->cb));
+	return (struct sp_rx_cb *)skb->cb;
 }
 
-/* Ours: the first bytes of the control block strparser leaves to its users. */
-u32 *sp_skb_pipe_id(struct sk_buff *skb)
+/* A batch of received records: one page's worth at most, at least @size. */
+struct sk_buff *sp_rx_alloc(unsigned int size)
 {
-	BUILD_BUG_ON(sizeof(u32) > SK_SKB_CB_PRIV_LEN);
-	return (u32 *)((struct sk_skb_cb *)skb->cb)->data;
+	return alloc_skb(min_t(unsigned int, size, SP_RX_BATCH), GFP_ATOMIC);
 }
 
-void sp_strp_pause(struct strparser *strp)
+unsigned int sp_skb_tailroom(const struct sk_buff *skb)
 {
-	strp_pause(strp);
+	return skb_tailroom(skb);
 }
 
-/* Undo sp_strp_pause() from rcv_msg, where the attached socket is locked. */
-void sp_strp_unpause_locked(struct strparser *strp)
+unsigned int sp_skb_truesize(const struct sk_buff *skb)
 {
-	strp->paused = 0;
+	return skb->truesize;
+}
+
+void sp_skb_trim(struct sk_buff *skb, unsigned int len)
+{
+	skb_trim(skb, len);
+}
+
+/*
+ * Appends @len bytes at @off of @src to @msg, a large message being
+ * received, in order-0 pages: MAX_SKB_FRAGS of them in @msg, then in skbs
+ * chained on its frag_list (sp_rx_cb(msg)->tail is the last).  Allocates
+ * only as the bytes arrive, so that a peer announcing a large message costs
+ * nothing until it sends it.  GFP_ATOMIC.
+ */
+int sp_rx_append(struct sk_buff *msg, const struct sk_buff *src, int off,
+		 int len)
+{
+	struct sp_rx_cb *cb = sp_rx_cb(msg);
+	struct sk_buff *skb = cb->tail ?: msg;
+
+	while (len > 0) {
+		struct skb_shared_info *sh = skb_shinfo(skb);
+		skb_frag_t *frag = sh->nr_frags ? &sh->frags[sh->nr_frags - 1] : NULL;
+		unsigned int used = frag ? skb_frag_off(frag) + skb_frag_size(frag) : PAGE_SIZE;
+		int n;
+
+		if (used == PAGE_SIZE && sh->nr_frags == MAX_SKB_FRAGS) {
+			struct sk_buff *next = alloc_skb(0, GFP_ATOMIC);
+
+			if (!next)
+				return -ENOMEM;
+			if (skb == msg)
+				sh->frag_list = next;
+			else
+				skb->next = next;
+			msg->truesize += next->truesize;
+			cb->tail = next;
+			skb = next;
+			continue;
+		}
+		if (used == PAGE_SIZE) {
+			struct page *page = alloc_page(GFP_ATOMIC);
+
+			if (!page)
+				return -ENOMEM;
+			skb_fill_page_desc(skb, sh->nr_frags, page, 0, 0);
+			skb->truesize += PAGE_SIZE;
+			if (skb != msg)
+				msg->truesize += PAGE_SIZE;
+			continue;
+		}
+		n = min_t(int, len, PAGE_SIZE - used);
+		if (skb_copy_bits(src, off, page_address(skb_frag_page(frag)) + used, n))
+			return -EFAULT;
+		skb_frag_size_add(frag, n);
+		skb->len += n;
+		skb->data_len += n;
+		if (skb != msg) {
+			msg->len += n;
+			msg->data_len += n;
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * Queues a received skb for recvmsg(), charged to the receive buffer; the
+ * caller bounds what it queues and wakes readers once (sp_sk_data_ready()).
+ */
+void sp_rx_queue(struct sock *sk, struct sk_buff *skb)
+{
+	skb_set_owner_r(skb, sk);
+	skb_queue_tail(&sk->sk_receive_queue, skb);
+}
+
+void sp_sk_data_ready(struct sock *sk)
+{
+	sk->sk_data_ready(sk);
+}
+
+int sp_sk_rmem(const struct sock *sk)
+{
+	return atomic_read(&sk->sk_rmem_alloc);
+}
+
+int sp_sk_rcvbuf(const struct sock *sk)
+{
+	return READ_ONCE(sk->sk_rcvbuf);
+}
+
+/* The first queued skb, with a reference of the caller's own; NULL if none. */
+struct sk_buff *sp_rx_peek(struct sock *sk)
+{
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	struct sk_buff *skb;
+
+	spin_lock_bh(&q->lock);
+	skb = skb_peek(q);
+	if (skb)
+		skb_get(skb);
+	spin_unlock_bh(&q->lock);
+	return skb;
+}
+
+/*
+ * Takes @skb, all read, off the receive queue and frees the queue's
+ * reference, unless a purge took it first.
+ */
+void sp_rx_unlink(struct sock *sk, struct sk_buff *skb)
+{
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	bool queued;
+
+	spin_lock_bh(&q->lock);
+	queued = skb_peek(q) == skb;
+	if (queued)
+		__skb_unlink(skb, q);
+	spin_unlock_bh(&q->lock);
+	if (queued)
+		kfree_skb(skb);
 }
 
 unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len)
@@ -211,9 +332,13 @@ unsigned long sp_jiffies(void)
 	return READ_ONCE(jiffies);
 }
 
+/*
+ * Unbound: work (a PUB's transmit above all) runs on whichever CPU is free,
+ * beside the process that queued it, rather than after it on its CPU.
+ */
 struct workqueue_struct *sp_alloc_workqueue(void)
 {
-	return alloc_workqueue("sp", WQ_MEM_RECLAIM, 0);
+	return alloc_workqueue("sp", WQ_MEM_RECLAIM | WQ_UNBOUND, 0);
 }
 
 /*

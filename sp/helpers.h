@@ -11,7 +11,7 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
-#include <net/strparser.h>
+#include <net/tcp.h>
 
 /* The socket the core allocates for a PF_SP socket (proto.obj_size). */
 struct sp_sk {
@@ -53,10 +53,37 @@ void sp_cb_read_lock(struct sock *sk);
 void sp_cb_read_unlock(struct sock *sk);
 void *sp_cb_user(struct sock *sk);
 
-struct strp_msg *sp_strp_msg(struct sk_buff *skb);
-u32 *sp_skb_pipe_id(struct sk_buff *skb);
-void sp_strp_pause(struct strparser *strp);
-void sp_strp_unpause_locked(struct strparser *strp);
+/*
+ * What a received skb's control block says, for recvmsg().  A batch holds
+ * small messages as records, each a u32 length (SP_RX_DEAD set: skip it), a
+ * u32 pipe id and the payload, from @pos (the next one to read) to @end; a
+ * large message is an skb of its own, its payload from @pos to @end.
+ */
+struct sp_rx_cb {
+	u32 pos;
+	u32 end;
+	u32 pipe;		/* large message: the pipe it came from */
+	u32 batch;
+	struct sk_buff *tail;	/* large message being received: its last skb */
+};
+
+#define SP_RX_DEAD	0x80000000u
+/* The largest batch allocation: one page, skb_shared_info included. */
+#define SP_RX_BATCH	SKB_WITH_OVERHEAD(PAGE_SIZE)
+
+struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb);
+struct sk_buff *sp_rx_alloc(unsigned int size);
+unsigned int sp_skb_tailroom(const struct sk_buff *skb);
+unsigned int sp_skb_truesize(const struct sk_buff *skb);
+void sp_skb_trim(struct sk_buff *skb, unsigned int len);
+int sp_rx_append(struct sk_buff *msg, const struct sk_buff *src, int off,
+		 int len);
+void sp_rx_queue(struct sock *sk, struct sk_buff *skb);
+void sp_sk_data_ready(struct sock *sk);
+int sp_sk_rmem(const struct sock *sk);
+int sp_sk_rcvbuf(const struct sock *sk);
+struct sk_buff *sp_rx_peek(struct sock *sk);
+void sp_rx_unlink(struct sock *sk, struct sk_buff *skb);
 
 unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len);
 void sp_kfree_skb(struct sk_buff *skb);

@@ -2,24 +2,24 @@
 
 //! One TCP connection under an SP socket: handshake, framing, transmit, teardown.
 //!
-//! Receive runs in the TCP socket's softirq callbacks: `sk_data_ready` feeds strparser, which
-//! frames the stream (the 8-byte SP header first, then 64-bit length-prefixed messages checked
-//! against SP_RCVMAXSIZE before anything is accumulated) and hands each message to
-//! [`Socket::deliver`] as a zero-copy skb. When the socket's receive buffer is full the message
-//! is held and strparser paused, so TCP pushes back on the peer.
+//! Receive runs in the TCP socket's `sk_data_ready` callback (its receive softirq, or where
+//! its lock is held): [`crate::rx`] reads TCP's queue with `tcp_read_sock()`, frames it and
+//! hands complete messages to the SP socket in batches. A pipe paused because the socket's
+//! receive buffer is full reads again from `rx_work` once recv made room.
 //!
 //! Transmit runs in `tx_work` on the module's workqueue: it writes queued frames with
 //! `skb_send_sock_locked()` (non-blocking) and, when TCP's buffer is full, waits for
 //! `sk_write_space` to queue it again.
 //!
-//! Teardown ([`Pipe::close_sync`], process context) restores the TCP callbacks, stops
-//! strparser and the handshake timer, releases the TCP socket and removes the pipe from its
-//! SP socket. Any context may ask for it with [`Pipe::kill`].
+//! Teardown ([`Pipe::close_sync`], process context) restores the TCP callbacks, stops the
+//! handshake timer, releases the TCP socket and removes the pipe from its SP socket. Any
+//! context may ask for it with [`Pipe::kill`].
 
 use crate::endpoint::Dialer;
-use crate::proto::{frame, header};
+use crate::proto::header;
+use crate::rx::Rx;
 use crate::skb::{Skb, SkbQueue};
-use crate::sock::Socket;
+use crate::sock::{Socket, PIPE_TXQ_MAX};
 use crate::sync::{new_bh_lock, queue, BhLock, Timer};
 use crate::sys;
 use core::cell::UnsafeCell;
@@ -27,7 +27,6 @@ use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::{Arc, ArcBorrow, Mutex};
-use kernel::types::Opaque;
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 /// How long a peer has to send its SP header (nng allows 10 s, nanomsg 1 s).
@@ -57,10 +56,9 @@ struct Conn {
     off: usize,
 }
 
-/// Frames waiting to go out, and a received message waiting for room.
+/// Frames waiting to go out.
 struct Queues {
     tx: SkbQueue,
-    held: Option<Skb>,
 }
 
 /// One TCP connection.
@@ -74,7 +72,6 @@ pub(crate) struct Pipe {
     dialer: Option<Arc<Dialer>>,
     /// The TCP `struct sock`; valid while `conn.tcp` is not null.
     tcp_sk: *mut sys::sock,
-    max_msg: Option<u64>,
     state: AtomicU8,
     /// The peer's header was good at some point (resets the dialer's backoff).
     handshaken: AtomicBool,
@@ -82,12 +79,14 @@ pub(crate) struct Pipe {
     closed: AtomicBool,
     /// Our sending side is shut down (a lingering socket's pipe, flushed).
     fin: AtomicBool,
+    /// Stopped reading: the socket's receive buffer is full.
+    rx_paused: AtomicBool,
     #[pin]
     conn: Mutex<Conn>,
     #[pin]
     q: BhLock<Queues>,
-    #[pin]
-    strp: Opaque<sys::strparser>,
+    /// The receive side; see [`Rx`] for who may touch it.
+    rx: UnsafeCell<Rx>,
     /// The TCP socket's own callbacks, saved at attach, restored at close.
     saved: UnsafeCell<sys::sp_saved_cbs>,
     #[pin]
@@ -96,10 +95,13 @@ pub(crate) struct Pipe {
     tx_work: Work<Pipe, 0>,
     #[pin]
     close_work: Work<Pipe, 1>,
+    #[pin]
+    rx_work: Work<Pipe, 2>,
 }
 
 // SAFETY: Shared state is atomics or behind locks; `saved` is written once before the
-// callbacks that read it can run; raw pointers are owned TCP objects used under `conn`.
+// callbacks that read it can run; `rx` is used only under the TCP socket's lock (see `Rx`);
+// raw pointers are owned TCP objects used under `conn`.
 unsafe impl Send for Pipe {}
 // SAFETY: As above.
 unsafe impl Sync for Pipe {}
@@ -107,17 +109,8 @@ unsafe impl Sync for Pipe {}
 impl_has_work! {
     impl HasWork<Self, 0> for Pipe { self.tx_work }
     impl HasWork<Self, 1> for Pipe { self.close_work }
+    impl HasWork<Self, 2> for Pipe { self.rx_work }
 }
-
-static STRP_CBS: sys::strp_callbacks = sys::strp_callbacks {
-    parse_msg: Some(strp_parse_msg),
-    rcv_msg: Some(strp_rcv_msg),
-    read_sock: None,
-    read_sock_done: None,
-    abort_parser: Some(strp_abort),
-    lock: None,
-    unlock: None,
-};
 
 impl Pipe {
     /// Runs a new connection `tcp` (owned; released on failure) under `sock`, with the
@@ -138,18 +131,19 @@ impl Pipe {
                 sock: sock.clone(),
                 dialer,
                 tcp_sk,
-                max_msg: opts.rcvmaxsize.map(u64::from),
                 state: AtomicU8::new(PipeState::Handshake as u8),
                 handshaken: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 fin: AtomicBool::new(false),
+                rx_paused: AtomicBool::new(false),
                 conn <- new_mutex!(Conn { tcp, off: 0 }, "sp_pipe_conn"),
-                q <- new_bh_lock!(Queues { tx: SkbQueue::new(), held: None }, "sp_pipe_q"),
-                strp: Opaque::uninit(),
+                q <- new_bh_lock!(Queues { tx: SkbQueue::new() }, "sp_pipe_q"),
+                rx: UnsafeCell::new(Rx::new(opts.rcvmaxsize.map(u64::from))),
                 saved: UnsafeCell::new(Default::default()),
                 hdr_timer <- Timer::new(hdr_timer_fn),
                 tx_work <- new_work!("sp_pipe_tx"),
                 close_work <- new_work!("sp_pipe_close"),
+                rx_work <- new_work!("sp_pipe_rx"),
             }),
             GFP_KERNEL,
         );
@@ -161,26 +155,16 @@ impl Pipe {
                 return Err(e);
             }
         };
-        // SAFETY: `tcp_sk` is valid; the pipe is pinned in its `Arc` and outlives strparser
-        // and the callbacks, which `close_sync` stops before the socket's reference goes.
+        // SAFETY: `tcp_sk` is valid; the pipe is pinned in its `Arc` and outlives the
+        // callbacks, which `close_sync` detaches before the socket's reference goes.
         unsafe {
             sys::tcp_sock_set_nodelay(tcp_sk);
-            // strparser refuses messages larger than the TCP receive buffer.
-            if let Some(max) = opts.rcvmaxsize {
-                let want = (max as i32).saturating_add(64 * 1024).saturating_mul(2);
-                if (*tcp_sk).sk_rcvbuf < want {
-                    sys::sp_set_sk_rcvbuf(tcp_sk, want);
-                }
-            } else {
-                sys::sp_set_sk_rcvbuf(tcp_sk, i32::MAX / 2);
-            }
             // A send buffer the user sized bounds TCP's too, so that what a slow peer can
             // hold stays within what the user asked for rather than TCP's autotuned megabytes.
             let user_sndbuf = sys::sp_sk_user_sndbuf(sock.sk());
             if user_sndbuf > 0 {
                 sys::sp_sk_lock_sndbuf(tcp_sk, user_sndbuf);
             }
-            sys::strp_init(pipe.strp.get(), tcp_sk, &STRP_CBS);
             sys::sp_cb_attach(
                 tcp_sk,
                 &*pipe as *const Pipe as *mut _,
@@ -191,7 +175,7 @@ impl Pipe {
             );
         }
 
-        // Visible to the socket only now, with strparser and the callbacks set up, so that any
+        // Visible to the socket only now, with the callbacks set up, so that any
         // teardown finds them.
         if let Err(e) = sock.add_pipe(pipe.clone()) {
             pipe.close_sync();
@@ -216,8 +200,7 @@ impl Pipe {
         }
         pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
         // Data that arrived before the callbacks were ours.
-        // SAFETY: strparser was initialised above.
-        unsafe { sys::strp_check_rcv(pipe.strp.get()) };
+        pipe.read_locked();
         Ok(())
     }
 
@@ -241,10 +224,17 @@ impl Pipe {
         q.tx.len() < frames && q.tx.bytes() < bytes
     }
 
-    /// Whether what is queued may wait for more messages before going to TCP: less than a
-    /// transmit batch, and less than half of `cap`, the most the queue may hold.
-    pub(crate) fn coalescing(&self, cap: usize) -> bool {
-        self.tx_room(TX_IOV, TX_BYTES.min(cap / 2))
+    /// Queues a copy of `skb` unless the queue holds `PIPE_TXQ_MAX` frames or `cap` bytes
+    /// (then returns `None`: dropped). Returns whether the queue should go to TCP now: with
+    /// `more` (the sender has more messages coming) a queue of less than a transmit batch and
+    /// less than half of `cap` waits for them. Any context.
+    pub(crate) fn offer(&self, skb: &Skb, cap: usize, more: bool) -> Option<bool> {
+        let mut q = self.q.lock();
+        if q.tx.len() >= PIPE_TXQ_MAX || q.tx.bytes() >= cap {
+            return None;
+        }
+        q.tx.push(skb.clone_atomic()?);
+        Some(!more || q.tx.len() >= TX_IOV || q.tx.bytes() >= TX_BYTES.min(cap / 2))
     }
 
     /// Queues a framed message; the caller then runs [`Pipe::transmit`] (process context) or
@@ -258,25 +248,70 @@ impl Pipe {
         let _ = queue().enqueue::<Arc<Pipe>, 0>(self.clone());
     }
 
-    /// Takes the message held while the receive buffer was full.
-    pub(crate) fn take_held(&self) -> Option<Skb> {
-        self.q.lock().held.take()
+    /// The SP socket.
+    pub(crate) fn sock(&self) -> &Socket {
+        &self.sock
     }
 
-    /// Holds a message that does not fit the receive buffer yet; called under the socket's
-    /// lock, with strparser paused.
-    pub(crate) fn hold(&self, skb: Skb) {
-        self.q.lock().held = Some(skb);
+    /// Marks the pipe stopped (or going again) for a full receive buffer.
+    pub(crate) fn set_rx_paused(&self, paused: bool) {
+        self.rx_paused.store(paused, Ordering::SeqCst);
     }
 
-    /// Resumes strparser after a held message was delivered.
+    /// Has the workqueue read again if the pipe stopped for a full receive buffer. Any
+    /// context.
+    pub(crate) fn resume(self: &Arc<Self>) {
+        if self.rx_paused.swap(false, Ordering::SeqCst) {
+            let _ = queue().enqueue::<Arc<Pipe>, 2>(self.clone());
+        }
+    }
+
+    /// Reads what TCP holds and hands it to the socket.
     ///
-    /// Called under the socket's lock, which `close_sync` takes (removing the pipe) before it
-    /// stops strparser, so strparser is alive here.
-    pub(crate) fn unpause(&self) {
-        if self.state() != PipeState::Dead {
-            // SAFETY: See above.
-            unsafe { sys::strp_unpause(self.strp.get()) };
+    /// # Safety
+    ///
+    /// The caller holds the TCP socket's lock or runs in its receive path (`sk_data_ready`),
+    /// with our callbacks attached.
+    unsafe fn read(&self) {
+        extern "C" fn actor(
+            desc: *mut sys::read_descriptor_t,
+            skb: *mut sys::sk_buff,
+            off: u32,
+            len: usize,
+        ) -> i32 {
+            // SAFETY: `read` passed its pipe in the descriptor; TCP passes a valid skb of
+            // which `off + len` bytes are in range.
+            let (pipe, skb) = unsafe { (&*(*desc).arg.data.cast::<Pipe>(), &*skb) };
+            // SAFETY: `read`'s caller holds the TCP socket's lock: `rx` is ours.
+            let rx = unsafe { &mut *pipe.rx.get() };
+            rx.read(pipe, skb, off as usize, len) as i32
+        }
+        // SAFETY: See above: `rx` is ours for the call.
+        let rx = unsafe { &mut *self.rx.get() };
+        rx.start();
+        let mut desc = sys::read_descriptor_t {
+            count: 1,
+            ..Default::default()
+        };
+        desc.arg.data = self as *const Pipe as *mut _;
+        // SAFETY: As above; the actor gets the pipe back through `desc`.
+        unsafe { sys::tcp_read_sock(self.tcp_sk, &mut desc, Some(actor)) };
+        // SAFETY: As above (the actor's borrow ended).
+        unsafe { &mut *self.rx.get() }.flush(self);
+    }
+
+    /// Reads what TCP holds, from process context.
+    fn read_locked(&self) {
+        let conn = self.conn.lock();
+        if conn.tcp.is_null() || self.state() == PipeState::Dead {
+            return;
+        }
+        // SAFETY: `tcp_sk` is valid while `conn.tcp` is set; callbacks are attached until
+        // `close_sync`, which takes `conn` before it clears `rx`.
+        unsafe {
+            sys::sp_lock_sock(self.tcp_sk);
+            self.read();
+            sys::release_sock(self.tcp_sk);
         }
     }
 
@@ -297,18 +332,11 @@ impl Pipe {
             // Someone else is tearing it down (close work and release may race).
             return;
         }
-        // SAFETY: `start` set up strparser and the callbacks before the pipe became visible
-        // to anyone who could call this. Restoring the callbacks under `sk_callback_lock` ends
-        // new callback invocations; `strp_done` waits for strparser's work; the timer is shut
-        // down synchronously. The TCP socket stays valid until `close_sync_detached`.
-        unsafe {
-            sys::sp_cb_detach(self.tcp_sk, self.saved.get());
-            sys::strp_stop(self.strp.get());
-        }
-        // The socket's lock: after this no `unpause` can reach strparser.
+        // SAFETY: `start` attached the callbacks before the pipe became visible to anyone who
+        // could call this. Restoring them under `sk_callback_lock` waits for running ones and
+        // ends new invocations. The TCP socket stays valid until `close_sync_detached`.
+        unsafe { sys::sp_cb_detach(self.tcp_sk, self.saved.get()) };
         self.sock.pipe_removed(self);
-        // SAFETY: As above; `strp_done` must not run under the TCP socket lock or ours.
-        unsafe { sys::strp_done(self.strp.get()) };
         self.hdr_timer.shutdown();
         self.close_sync_detached();
         if let Some(d) = &self.dialer {
@@ -325,12 +353,11 @@ impl Pipe {
             unsafe { sys::sock_release(conn.tcp) };
             conn.tcp = core::ptr::null_mut();
         }
+        // SAFETY: No callback runs any more and `rx_work` reads only with `conn` held and the
+        // socket set: `rx` is ours.
+        unsafe { &mut *self.rx.get() }.clear();
         drop(conn);
-        let mut q = self.q.lock();
-        q.tx.purge();
-        let held = q.held.take();
-        drop(q);
-        drop(held);
+        self.q.lock().tx.purge();
     }
 
     /// Writes queued frames until done or TCP is full, in the caller's context: the
@@ -456,7 +483,7 @@ impl Pipe {
     }
 
     /// The peer's SP header arrived.
-    fn handshake(&self, hdr: &[u8; header::HEADER_LEN]) {
+    pub(crate) fn handshake(&self, hdr: &[u8; header::HEADER_LEN]) {
         if header::check(hdr, self.sock.kind.proto_id()).is_err() {
             self.kill();
             return;
@@ -494,6 +521,14 @@ impl WorkItem<1> for Pipe {
     }
 }
 
+impl WorkItem<2> for Pipe {
+    type Pointer = Arc<Pipe>;
+
+    fn run(this: Arc<Pipe>) {
+        this.read_locked();
+    }
+}
+
 /// The pipe attached to a TCP socket, under `sk_callback_lock`.
 ///
 /// # Safety
@@ -510,7 +545,9 @@ unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
     unsafe {
         sys::sp_cb_read_lock(sk);
         if let Some(p) = pipe_of(sk) {
-            sys::strp_data_ready(p.strp.get());
+            // TCP calls this in its receive softirq with the socket's spinlock held, or
+            // from `release_sock()` in the owner's context: either way the socket is ours.
+            p.read();
         }
         sys::sp_cb_read_unlock(sk);
     }
@@ -544,80 +581,6 @@ unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
         }
         sys::sp_cb_read_unlock(sk);
     }
-}
-
-/// The pipe of a strparser.
-///
-/// # Safety
-///
-/// `strp` must be the strparser of a live pipe (strparser only calls back before `strp_done`).
-unsafe fn pipe_of_strp<'a>(strp: *mut sys::strparser) -> &'a Pipe {
-    // SAFETY: See above.
-    unsafe { &*kernel::container_of!(strp.cast::<Opaque<sys::strparser>>(), Pipe, strp) }
-}
-
-unsafe extern "C" fn strp_parse_msg(strp: *mut sys::strparser, skb: *mut sys::sk_buff) -> i32 {
-    // SAFETY: strparser calls with its own live pipe and a valid head skb.
-    let (pipe, m, len) = unsafe {
-        (
-            pipe_of_strp(strp),
-            &*sys::sp_strp_msg(skb),
-            sys::sp_skb_len(skb) as usize,
-        )
-    };
-    if pipe.state() == PipeState::Handshake {
-        return header::HEADER_LEN as i32;
-    }
-    let off = m.offset.max(0) as usize;
-    if len < off + frame::LEN_PREFIX {
-        return 0;
-    }
-    let mut prefix = [0u8; frame::LEN_PREFIX];
-    // SAFETY: The range was checked above.
-    if unsafe { sys::skb_copy_bits(skb, off as i32, prefix.as_mut_ptr().cast(), 8) } != 0 {
-        return -(sys::EINVAL as i32);
-    }
-    match frame::decode_len(&prefix, pipe.max_msg) {
-        Ok(n) if n <= (i32::MAX as usize) - frame::LEN_PREFIX => (n + frame::LEN_PREFIX) as i32,
-        _ => -(sys::EMSGSIZE as i32),
-    }
-}
-
-unsafe extern "C" fn strp_rcv_msg(strp: *mut sys::strparser, skb: *mut sys::sk_buff) {
-    // SAFETY: As for `strp_parse_msg`; the skb reference is ours now.
-    let (pipe, skb) = unsafe { (pipe_of_strp(strp), Skb::from_raw(skb)) };
-    let Some(skb) = skb else { return };
-    // SAFETY: Every skb strparser delivers carries its message descriptor.
-    let m = unsafe { &mut *sys::sp_strp_msg(skb.as_ptr()) };
-    match pipe.state() {
-        PipeState::Handshake => {
-            let mut hdr = [0u8; header::HEADER_LEN];
-            if skb.copy_bits(m.offset.max(0) as usize, &mut hdr) {
-                pipe.handshake(&hdr);
-            } else {
-                pipe.kill();
-            }
-        }
-        PipeState::Ready => {
-            // From here on the descriptor covers the SP payload only.
-            m.offset += frame::LEN_PREFIX as i32;
-            m.full_len -= frame::LEN_PREFIX as i32;
-            // Paused first, so that a `resume` racing with a full receive buffer cannot be
-            // lost: it unpauses after it took the held message.
-            // SAFETY: strparser calls `rcv_msg` with the TCP socket locked.
-            unsafe { sys::sp_strp_pause(strp) };
-            if pipe.sock.deliver(pipe, skb) {
-                // SAFETY: As above.
-                unsafe { sys::sp_strp_unpause_locked(strp) };
-            }
-        }
-        PipeState::Dead => {}
-    }
-}
-
-unsafe extern "C" fn strp_abort(strp: *mut sys::strparser, _err: i32) {
-    // SAFETY: As for `strp_parse_msg`.
-    unsafe { pipe_of_strp(strp) }.kill();
 }
 
 unsafe extern "C" fn hdr_timer_fn(t: *mut sys::timer_list) {

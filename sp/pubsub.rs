@@ -13,14 +13,13 @@
 //! subscriptions are a trie (`proto::topic`) walked over the first bytes of the message, so
 //! an unwanted message costs no wake-up and no copy, whatever the number of subscriptions.
 
-use crate::pipe::{Pipe, PipeState};
+use crate::pipe::PipeState;
 use crate::proto::frame;
 use crate::proto::topic::{self, Step, Store, TopicError, Topics};
 use crate::skb::Skb;
-use crate::sock::{errno, Inner, Pattern, Socket, PIPE_TXQ_MAX};
+use crate::sock::{errno, Inner, Pattern, Socket};
 use crate::sys;
 use kernel::prelude::*;
-use kernel::sync::Arc;
 
 /// The trie's nodes in a kernel vector; grown under the socket's spinlock, so atomically.
 pub(crate) struct Nodes(KVec<topic::Node>);
@@ -106,6 +105,11 @@ pub(crate) fn set_subscription(sock: &Socket, prefix: &[u8], add: bool) -> Resul
 pub(crate) const MAX_PREFIX: usize = topic::MAX_PREFIX;
 
 /// PUB send: a copy to every ready subscriber that has room, never blocking.
+///
+/// The copies go to TCP from the workqueue, not from the sender's own call: a publisher
+/// sending one message after another returns at once, while the worker, typically on another
+/// CPU, hands TCP everything queued by then in one call. That batches frames into segments as
+/// a library's I/O thread does, without the sender waiting for the TCP stack per message.
 pub(crate) fn pub_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
     // SAFETY: The socket core passes a valid msghdr.
     let more = unsafe { (*msg).msg_flags } & (sys::MSG_MORE | sys::MSG_BATCH) != 0;
@@ -113,42 +117,25 @@ pub(crate) fn pub_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
     let mut skb = sock.alloc_send(hdr, msg, len)?;
     skb.head_mut(hdr).copy_from_slice(&frame::encode_len(len));
     let cap = sock.sndbuf();
-    // Room for the targets, allocated before the spinlock; more pipes may appear meanwhile.
-    let guess = sock.inner.lock().pipes.len();
-    let mut targets: KVec<Arc<Pipe>> = KVec::with_capacity(guess, GFP_KERNEL)?;
-    {
-        let mut inner = sock.inner.lock();
-        if inner.closing {
-            return Err(errno(sys::EPIPE));
-        }
-        let mut dropped = 0;
-        for p in inner.pipes.iter() {
-            if p.state() != PipeState::Ready {
-                continue;
-            }
-            let copy = if p.tx_room(PIPE_TXQ_MAX, cap) {
-                skb.clone_atomic()
-            } else {
-                None
-            };
-            match copy {
-                Some(copy) => p.push(copy),
-                None => dropped += 1,
-            }
-            // More to come: a short queue waits to go out with the next (`Pipe::coalescing`).
-            if more && p.coalescing(cap) {
-                continue;
-            }
-            if targets.push(p.clone(), GFP_ATOMIC).is_err() {
-                p.kick();
-            }
-        }
-        inner.drops += dropped;
+    let mut inner = sock.inner.lock();
+    if inner.closing {
+        return Err(errno(sys::EPIPE));
     }
+    let mut dropped = 0;
+    for p in inner.pipes.iter() {
+        if p.state() != PipeState::Ready {
+            continue;
+        }
+        match p.offer(&skb, cap, more) {
+            None => dropped += 1,
+            // More to come: a short queue waits to go out with the next.
+            Some(false) => {}
+            Some(true) => p.kick(),
+        }
+    }
+    inner.drops += dropped;
+    drop(inner);
     // The clones keep the payload; the original's send-buffer charge ends here.
     drop(skb);
-    for p in targets.iter() {
-        p.transmit();
-    }
     Ok(len)
 }

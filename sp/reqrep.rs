@@ -243,33 +243,29 @@ fn routable(p: &Pipe, cap: usize) -> bool {
     p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap)
 }
 
-/// REQ, softirq: is this the reply to the request outstanding? Queues it if so.
-pub(crate) fn req_deliver(
+/// REQ, softirq: is this the reply to the request outstanding? If so the request is answered.
+pub(crate) fn req_accept(
     sock: &Socket,
     inner: &mut Inner,
-    pipe: &Pipe,
-    skb: Skb,
+    skb: &Skb,
     off: usize,
     len: usize,
 ) -> bool {
     let mut tag = [0u8; wire::TAG_LEN];
     if len < tag.len() || !skb.copy_bits(off, &mut tag) {
-        return true;
-    }
-    let Some(id) = wire::reply_id(&tag) else {
-        return true;
-    };
-    if !matches!(&inner.pattern, Pattern::Req(Req { state: ReqState::Waiting(p), .. }) if p.id == id)
-    {
-        // Not the request outstanding: stale or forged, dropped.
-        return true;
-    }
-    if !sock.queue_rcv(inner, pipe, skb) {
         return false;
     }
-    if let Pattern::Req(req) = &mut inner.pattern {
-        req.state = ReqState::Answered(id);
+    let Some(id) = wire::reply_id(&tag) else {
+        return false;
+    };
+    let Pattern::Req(req) = &mut inner.pattern else {
+        return false;
+    };
+    if !matches!(&req.state, ReqState::Waiting(p) if p.id == id) {
+        // Not the request outstanding: stale or forged, dropped.
+        return false;
     }
+    req.state = ReqState::Answered(id);
     sock.resend_timer.cancel();
     true
 }
@@ -332,18 +328,17 @@ pub(crate) fn rep_acceptable(skb: &Skb, off: usize, len: usize) -> bool {
     backtrace(skb, off, len).is_some()
 }
 
-/// REP recv: remembers what the reply owes; returns the offset of the body.
+/// REP recv: remembers what the reply owes, to `pipe`; returns the offset of the body.
 pub(crate) fn rep_received(
     sock: &Socket,
     skb: &Skb,
     off: usize,
     len: usize,
+    pipe: u32,
     peek: bool,
 ) -> Option<usize> {
     let (bt, body) = backtrace(skb, off, len)?;
     if !peek {
-        // SAFETY: Set by `queue_rcv` on this skb.
-        let pipe = unsafe { *sys::sp_skb_pipe_id(skb.as_ptr()) };
         if let Pattern::Rep(rep) = &mut sock.inner.lock().pattern {
             rep.owed = Some(Owed { pipe, bt });
         }

@@ -3,8 +3,8 @@
 //! Owned socket buffers and a plain FIFO of them.
 //!
 //! Messages travel as `sk_buff`s: built by sendmsg (charged to the SP socket's send buffer),
-//! cloned (sharing the payload) onto the transmit queue of the pipe they go out on, and received
-//! as strparser's zero-copy message skbs.
+//! cloned (sharing the payload) onto the transmit queue of the pipe they go out on; received
+//! ones are batches of small messages or one large message each (see `rx`).
 
 use crate::sys;
 use core::ptr::NonNull;
@@ -66,6 +66,67 @@ impl Skb {
     pub(crate) fn orphan(&mut self) {
         // SAFETY: `self` owns a valid skb.
         unsafe { sys::sp_skb_orphan(self.as_ptr()) }
+    }
+
+    /// Total memory the skb takes, as charged to a socket.
+    pub(crate) fn truesize(&self) -> usize {
+        // SAFETY: `self` owns a valid skb.
+        unsafe { sys::sp_skb_truesize(self.as_ptr()) as usize }
+    }
+
+    /// Free bytes after the linear data.
+    pub(crate) fn tailroom(&self) -> usize {
+        // SAFETY: `self` owns a valid skb.
+        unsafe { sys::sp_skb_tailroom(self.as_ptr()) as usize }
+    }
+
+    /// Extends the linear data by `n` bytes and returns them, for writing. Only for skbs
+    /// nobody else references, with `n` bytes of tailroom (else `None`).
+    pub(crate) fn put(&mut self, n: usize) -> Option<&mut [u8]> {
+        if n > self.tailroom() {
+            return None;
+        }
+        // SAFETY: There is room; the skb is ours alone, so the new bytes are ours to write
+        // for the borrow of `self`.
+        unsafe {
+            Some(core::slice::from_raw_parts_mut(
+                sys::sp_skb_put(self.as_ptr(), n as u32),
+                n,
+            ))
+        }
+    }
+
+    /// The linear data, for writing. Only for skbs nobody else references.
+    pub(crate) fn linear_mut(&mut self) -> &mut [u8] {
+        // SAFETY: The linear part is `headlen` bytes at `data`; the skb is ours alone.
+        unsafe {
+            let p = self.as_ptr();
+            core::slice::from_raw_parts_mut(sys::sp_skb_data(p), sys::sp_skb_headlen(p) as usize)
+        }
+    }
+
+    /// Cuts the linear data to `len` bytes.
+    pub(crate) fn trim(&mut self, len: usize) {
+        // SAFETY: `self` owns a valid skb; `skb_trim` ignores lengths above the current one.
+        unsafe { sys::sp_skb_trim(self.as_ptr(), len as u32) }
+    }
+
+    /// The receive-side description in the control block (`struct sp_rx_cb`).
+    pub(crate) fn rx_cb(&self) -> sys::sp_rx_cb {
+        // SAFETY: The control block of a received skb holds an `sp_rx_cb`, written only by
+        // `set_rx_cb`, whose callers exclude concurrent writers.
+        unsafe { *sys::sp_rx_cb(self.as_ptr()) }
+    }
+
+    /// Writes the receive-side description.
+    ///
+    /// # Safety
+    ///
+    /// Nobody may read or write the control block meanwhile: the skb is not queued yet, or the
+    /// caller holds the socket's reader lock.
+    pub(crate) unsafe fn set_rx_cb(&self, cb: sys::sp_rx_cb) {
+        // SAFETY: See above.
+        unsafe { *sys::sp_rx_cb(self.as_ptr()) = cb }
     }
 
     /// A clone sharing the payload (`GFP_ATOMIC`: used under spinlocks).

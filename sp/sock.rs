@@ -9,25 +9,27 @@
 //! patterns (`reqrep`, `pubsub`) route messages across the socket's pipes; this file holds
 //! what they share.
 //!
-//! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks and strparser (softirq)
-//! deliver into it. Under it we may take a pipe's `q` lock and the receive queue's lock,
+//! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks (softirq) deliver into it. Under it we may take a pipe's `q` lock and the receive queue's lock,
 //! allocate with `GFP_ATOMIC` and queue work; we never sleep, never take a TCP socket lock and
 //! never call into TCP. Transmit happens after the lock is dropped, in the sender's own
 //! context when it is process context, else on the workqueue.
 //!
-//! Messages are queued for the user on the core's `sk_receive_queue`, charged to
-//! `sk_rmem_alloc` and bounded by SO_RCVBUF; a pipe whose message does not fit is paused
-//! (strparser stops reading, TCP flow control pushes back on the peer) until recv makes room.
+//! Messages are queued for the user on the core's `sk_receive_queue`, in the skbs `rx` builds
+//! (batches of small messages, or one large message), charged to `sk_rmem_alloc` and bounded
+//! by SO_RCVBUF: a pipe that finds it full stops reading (TCP flow control pushes back on the
+//! peer) until recv makes room. Readers take messages one at a time from the head skb under
+//! `reader`.
 
 use crate::pipe::{Pipe, PipeState};
 use crate::proto::header;
-use crate::skb::Skb;
+use crate::rx;
+use crate::skb::{Skb, SkbQueue};
 use crate::sync::{new_bh_lock, queue, BhLock, Timer};
 use crate::{endpoint::Endpoint, pubsub, reqrep, sys};
-use core::ptr;
 use core::sync::atomic::{AtomicBool, Ordering};
+use kernel::new_mutex;
 use kernel::prelude::*;
-use kernel::sync::{Arc, ArcBorrow};
+use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
 /// Turns a positive errno constant from the bindings into an [`Error`].
@@ -120,10 +122,6 @@ pub(crate) struct Inner {
     next_pipe_id: u32,
     /// Round-robin cursor into `pipes` for senders.
     pub(crate) rr: usize,
-    /// Some pipe holds a message that did not fit the receive buffer.
-    paused: bool,
-    /// Where `resume` starts its round over `pipes`.
-    resume_at: usize,
     /// Messages dropped: copies a PUB could not queue, replies a REP could not route.
     pub(crate) drops: u64,
     pub(crate) pattern: Pattern,
@@ -143,6 +141,13 @@ pub(crate) struct Socket {
     /// Closed, and nothing is left to hand to pipes: they flush, shut down and go; no new
     /// pipes. Set under `inner`.
     drain: AtomicBool,
+    /// Closed: nobody reads; pipes read on and discard. Set with `inner.closing`.
+    closed: AtomicBool,
+    /// Some pipe stopped reading because the receive buffer was full.
+    pub(crate) rx_paused: AtomicBool,
+    /// Serialises readers: each takes the next message from the head of the receive queue.
+    #[pin]
+    reader: Mutex<()>,
     /// [`Socket::finish`] ran.
     finished: AtomicBool,
     /// Ends a lingering socket's time.
@@ -184,13 +189,14 @@ impl Socket {
                     endpoints: KVec::new(),
                     next_pipe_id: seed & crate::proto::reqrep::ID_MASK,
                     rr: 0,
-                    paused: false,
-                    resume_at: 0,
                     drops: 0,
                     pattern,
                 }, "sp_socket"),
                 resend_timer <- Timer::new(reqrep::resend_timer_fn),
                 drain: AtomicBool::new(false),
+                closed: AtomicBool::new(false),
+                rx_paused: AtomicBool::new(false),
+                reader <- new_mutex!((), "sp_reader"),
                 finished: AtomicBool::new(false),
                 linger_timer <- Timer::new(linger_timer_fn),
                 finish_work <- new_work!("sp_finish"),
@@ -223,6 +229,23 @@ impl Socket {
     pub(crate) fn sndbuf(&self) -> usize {
         // SAFETY: `sk` is valid.
         unsafe { sys::sp_sk_sndbuf(self.sk) }.max(0) as usize
+    }
+
+    /// Whether the socket was closed: what arrives is discarded.
+    pub(crate) fn closing(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Bytes charged to the receive buffer.
+    pub(crate) fn rmem(&self) -> usize {
+        // SAFETY: `sk` is valid.
+        unsafe { sys::sp_sk_rmem(self.sk) }.max(0) as usize
+    }
+
+    /// SO_RCVBUF.
+    pub(crate) fn rcvbuf(&self) -> usize {
+        // SAFETY: `sk` is valid.
+        unsafe { sys::sp_sk_rcvbuf(self.sk) }.max(0) as usize
     }
 
     /// Whether pipes should flush and go, and endpoints make no more.
@@ -321,80 +344,53 @@ impl Socket {
         drop(removed);
     }
 
-    /// Delivers a message from `pipe` (softirq or strparser work), which the caller paused.
-    /// Returns whether the pipe may go on; if not, the pipe holds the message until recv
-    /// makes room and resumes it.
-    ///
-    /// The skb's strparser message descriptor covers exactly the SP payload.
-    pub(crate) fn deliver(&self, pipe: &Pipe, skb: Skb) -> bool {
-        let (off, len) = msg_span(&skb);
-        let mut inner = self.inner.lock();
-        if inner.closing {
-            // Nobody reads any more: read on and discard, so that TCP never holds unread
-            // data, which would make its close a reset.
-            return true;
+    /// Takes messages a pipe received (skbs built by `rx`, in order; any context): the
+    /// pattern decides which the user gets, those are queued, and readers are woken once.
+    /// Discarded once the socket is closed.
+    pub(crate) fn receive(&self, done: &mut SkbQueue) {
+        let mut refused = SkbQueue::new();
+        let mut queued = false;
+        {
+            let mut inner = self.inner.lock();
+            while let Some(mut skb) = done.pop() {
+                let keep = !inner.closing
+                    && rx::filter(&mut skb, |skb, rec| self.accept(&mut inner, skb, rec));
+                if keep {
+                    // SAFETY: `sk` is valid; the queue takes our reference.
+                    unsafe { sys::sp_rx_queue(self.sk, skb.into_raw()) };
+                    queued = true;
+                } else {
+                    refused.push(skb);
+                }
+            }
         }
+        if queued {
+            // SAFETY: `sk` is valid.
+            unsafe { sys::sp_sk_data_ready(self.sk) };
+        }
+        // Freed outside the lock.
+        drop(refused);
+    }
+
+    /// Whether the user gets a message that arrived (under `inner`).
+    fn accept(&self, inner: &mut Inner, skb: &Skb, rec: &rx::Record) -> bool {
         match self.kind {
-            Kind::Req => reqrep::req_deliver(self, &mut inner, pipe, skb, off, len),
-            Kind::Rep => {
-                if !reqrep::rep_acceptable(&skb, off, len) {
-                    // Malformed or looping: dropped, as nng does.
-                    return true;
-                }
-                self.queue_rcv(&mut inner, pipe, skb)
-            }
+            Kind::Req => reqrep::req_accept(self, inner, skb, rec.off, rec.len),
+            // Malformed or looping requests are dropped, as nng does.
+            Kind::Rep => reqrep::rep_acceptable(skb, rec.off, rec.len),
             // A PUB never reads payload from subscribers.
-            Kind::Pub => true,
-            Kind::Sub => {
-                if !pubsub::sub_wants(&inner, &skb, off, len) {
-                    return true;
-                }
-                self.queue_rcv(&mut inner, pipe, skb)
-            }
+            Kind::Pub => false,
+            Kind::Sub => pubsub::sub_wants(inner, skb, rec.off, rec.len),
         }
     }
 
-    /// Queues `skb` on the receive queue; when it is full, `pipe` holds it (and must stay
-    /// paused) and this returns false.
-    pub(crate) fn queue_rcv(&self, inner: &mut Inner, pipe: &Pipe, skb: Skb) -> bool {
-        // SAFETY: `skb` is owned; the control block area is ours once strparser delivered it.
-        unsafe { *sys::sp_skb_pipe_id(skb.as_ptr()) = pipe.id };
-        // SAFETY: `self.sk` is valid; on success the queue takes the reference.
-        let r = unsafe { sys::sock_queue_rcv_skb_reason(self.sk, skb.as_ptr(), ptr::null_mut()) };
-        if r == 0 {
-            let _ = skb.into_raw();
-            true
-        } else {
-            inner.paused = true;
-            pipe.hold(skb);
-            false
-        }
-    }
-
-    /// Lets paused pipes deliver again after recv made room.
+    /// Lets pipes that stopped on a full receive buffer read again; after recv freed room.
     fn resume(&self) {
-        let mut inner = self.inner.lock();
-        if !inner.paused {
+        if !self.rx_paused.swap(false, Ordering::SeqCst) {
             return;
         }
-        inner.paused = false;
-        // Starting where the last round stopped, so that no peer is always served first.
-        let n = inner.pipes.len();
-        let start = inner.resume_at;
-        for k in 0..n {
-            let i = (start + k) % n;
-            let Some(p) = inner.pipes.get(i).cloned() else {
-                continue;
-            };
-            let Some(skb) = p.take_held() else {
-                continue;
-            };
-            if !self.queue_rcv(&mut inner, &p, skb) {
-                inner.resume_at = i;
-                return;
-            }
-            p.unpause();
-            inner.resume_at = i + 1;
+        for p in self.inner.lock().pipes.iter() {
+            p.resume();
         }
     }
 
@@ -437,51 +433,65 @@ impl Socket {
             if self.kind == Kind::Req {
                 reqrep::req_may_recv(self)?;
             }
-            let mut err = 0;
-            // SAFETY: `sk` is valid; the core blocks per SO_RCVTIMEO and MSG_DONTWAIT and returns
-            // a reference or NULL with `err`.
-            let raw =
-                unsafe { sys::skb_recv_datagram(self.sk, uflags & !sys::MSG_TRUNC, &mut err) };
-            // SAFETY: As above.
-            let Some(skb) = (unsafe { Skb::from_raw(raw) }) else {
-                return Err(Error::from_errno(err));
-            };
-            let (off, len) = msg_span(&skb);
-            // Where the user's payload starts, past the pattern's header.
-            let body = match self.kind {
-                Kind::Req => reqrep::req_received(self, &skb, off, peek),
-                Kind::Rep => reqrep::rep_received(self, &skb, off, len, peek),
-                Kind::Pub | Kind::Sub => Some(0),
-            };
-            let Some(body) = body else {
-                // Stale or malformed: dropped, wait for the next one.
+            let reader = self.reader.lock();
+            // SAFETY: `sk` is valid; a reference of our own or NULL.
+            let Some(skb) = (unsafe { Skb::from_raw(sys::sp_rx_peek(self.sk)) }) else {
+                drop(reader);
+                // Waits (per SO_RCVTIMEO, MSG_DONTWAIT and signals) until something is
+                // queued, taking nothing: messages are taken one by one under `reader`.
+                let mut err = 0;
+                let wflags = (uflags & !sys::MSG_TRUNC) | sys::MSG_PEEK;
+                // SAFETY: `sk` is valid; the core returns a reference or NULL with `err`.
+                let raw = unsafe { sys::skb_recv_datagram(self.sk, wflags, &mut err) };
+                // SAFETY: As above.
+                if unsafe { Skb::from_raw(raw) }.is_none() {
+                    return Err(Error::from_errno(err));
+                }
                 continue;
             };
-            let real = len - body;
-            let copy = real.min(size);
-            // SAFETY: `msg` is valid; the range lies within the message.
-            let r = unsafe {
-                sys::sp_skb_copy_to_msg(skb.as_ptr(), (off + body) as i32, msg, copy as i32)
+            let Some(rec) = rx::next_record(&skb) else {
+                // SAFETY: `sk` is valid; `skb` was queued on it.
+                unsafe { sys::sp_rx_unlink(self.sk, skb.as_ptr()) };
+                continue;
             };
-            if copy < real {
-                // SAFETY: As above.
-                unsafe { (*msg).msg_flags |= sys::MSG_TRUNC };
+            // Where the user's payload starts, past the pattern's header.
+            let body = match self.kind {
+                Kind::Req => reqrep::req_received(self, &skb, rec.off, peek),
+                Kind::Rep => reqrep::rep_received(self, &skb, rec.off, rec.len, rec.pipe, peek),
+                Kind::Pub | Kind::Sub => Some(0),
+            };
+            let mut result = Ok(0);
+            if let Some(body) = body {
+                let real = rec.len - body;
+                let copy = real.min(size);
+                // SAFETY: `msg` is valid; the range lies within the message.
+                let r = unsafe {
+                    sys::sp_skb_copy_to_msg(skb.as_ptr(), (rec.off + body) as i32, msg, copy as i32)
+                };
+                if copy < real {
+                    // SAFETY: As above.
+                    unsafe { (*msg).msg_flags |= sys::MSG_TRUNC };
+                }
+                result = if r != 0 {
+                    Err(Error::from_errno(r))
+                } else if uflags & sys::MSG_TRUNC != 0 {
+                    Ok(real)
+                } else {
+                    Ok(copy)
+                };
             }
-            if peek {
+            // A stale or malformed message is dropped even by a peek.
+            // SAFETY: We hold `reader`.
+            if (!peek || body.is_none()) && !unsafe { rx::consume(&skb, &rec) } {
+                // SAFETY: `sk` is valid; `skb` was queued on it.
+                unsafe { sys::sp_rx_unlink(self.sk, skb.as_ptr()) };
                 drop(skb);
-            } else {
-                // SAFETY: Frees the skb and uncharges the receive buffer.
-                unsafe { sys::skb_free_datagram(self.sk, skb.into_raw()) };
+                drop(reader);
                 self.resume();
             }
-            if r != 0 {
-                return Err(Error::from_errno(r));
+            if body.is_some() {
+                return result;
             }
-            return Ok(if uflags & sys::MSG_TRUNC != 0 {
-                real
-            } else {
-                copy
-            });
         }
     }
 
@@ -522,12 +532,10 @@ impl Socket {
         let (endpoints, idle) = {
             let mut inner = self.inner.lock();
             inner.closing = true;
-            inner.paused = false;
+            self.closed.store(true, Ordering::SeqCst);
             for p in inner.pipes.iter() {
-                // Nobody will make room for a held message: its pipe reads on, discarding.
-                if p.take_held().is_some() {
-                    p.unpause();
-                }
+                // Nobody will make room: a stopped pipe reads on, discarding.
+                p.resume();
             }
             // A request no pipe has taken yet keeps the endpoints making pipes for it.
             let has_endpoints = !inner.endpoints.is_empty();
@@ -564,6 +572,7 @@ impl Socket {
         let (endpoints, pipes) = {
             let mut inner = self.inner.lock();
             inner.closing = true;
+            self.closed.store(true, Ordering::SeqCst);
             self.drain.store(true, Ordering::Release);
             reqrep::forget(&mut inner, false);
             (
@@ -610,11 +619,4 @@ impl PinnedDrop for Socket {
         // SAFETY: The reference taken in `new`.
         unsafe { sys::sp_sock_put(self.sk) };
     }
-}
-
-/// Where the SP payload of a delivered message lies in its skb.
-fn msg_span(skb: &Skb) -> (usize, usize) {
-    // SAFETY: Every message skb carries strparser's descriptor in its control block.
-    let m = unsafe { &*sys::sp_strp_msg(skb.as_ptr()) };
-    (m.offset.max(0) as usize, m.full_len.max(0) as usize)
 }

@@ -15,7 +15,6 @@
 #include <net/sock.h>
 #include <net/tcp.h>
 #include <net/inet_common.h>
-#include <net/strparser.h>
 #include <net/net_namespace.h>
 #include <kunit/test.h>
 #include <linux/sp.h>

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The receive side of a pipe: messages read straight off TCP's receive queue, in batches.
+//!
+//! `tcp_read_sock()` hands [`Rx::read`] the bytes TCP holds, in the TCP socket's receive
+//! softirq or wherever its lock is held; [`frame::Decoder`] splits them into the peer's header
+//! and messages. A small message (up to [`SMALL_MAX`] bytes, the common case) is copied into a
+//! batch: one skb holding many messages as records, so that a stream of them costs one
+//! allocation, one queueing and one wake-up per batch rather than per message. A large message
+//! gets an skb of its own, filled into pages as its bytes arrive: a peer that announces a large
+//! message costs nothing until it sends it. Either way TCP's own skbs are freed as soon as they
+//! are read, so TCP's receive window reflects what the SP socket holds.
+//!
+//! At the end of each read, [`Rx::flush`] hands what is complete to the SP socket
+//! ([`Socket::receive`]), which filters and queues it under one lock and wakes readers once.
+//!
+//! Backpressure: before each message, if the SP socket's receive buffer (plus what this read
+//! collected) is full, the pipe stops reading and is paused; TCP's window then closes on the
+//! peer. recv resumes it once it frees room (see [`Socket::resume`]).
+//!
+//! A batch record is a native-endian `u32` length (with `SP_RX_DEAD` set once the socket
+//! refused the message), the `u32` id of the pipe it came from, then the payload.
+
+use crate::pipe::{Pipe, PipeState};
+use crate::proto::frame::{Decoder, Event, Need};
+use crate::skb::{Skb, SkbQueue};
+use crate::sock::Kind;
+use crate::sys;
+use core::sync::atomic::Ordering;
+
+/// The largest message copied into a batch; larger ones get an skb of their own.
+pub(crate) const SMALL_MAX: usize = 2048;
+
+/// Bytes of a record's header: length and pipe id.
+const REC_HDR: usize = 8;
+
+/// The message being received.
+enum Cur {
+    /// Between messages (or in the header).
+    Idle,
+    /// A small message, in the current batch from this offset (its record header) on.
+    Record(usize),
+    /// A large message: its own skb.
+    Large(Skb),
+    /// A message nobody reads (PUB ignores what subscribers send).
+    Discard,
+}
+
+/// What one pipe's receive side keeps between reads.
+///
+/// Used only where the TCP socket's lock is held, or in its receive softirq, which excludes
+/// the holder: that serialises all reads of one connection.
+pub(crate) struct Rx {
+    dec: Decoder,
+    cur: Cur,
+    /// The batch being filled.
+    batch: Option<Skb>,
+    /// Complete skbs for the socket, in order.
+    done: SkbQueue,
+    /// Memory of `done` and `batch`, not yet charged to the SP socket.
+    pending: usize,
+    /// This read stopped: the receive buffer is full, or the pipe died.
+    stopped: bool,
+}
+
+/// A message in a received skb, for recvmsg.
+pub(crate) struct Record {
+    /// Where its payload starts and how long it is.
+    pub(crate) off: usize,
+    pub(crate) len: usize,
+    /// The pipe it came from.
+    pub(crate) pipe: u32,
+    /// Where the next record starts.
+    next: usize,
+}
+
+impl Rx {
+    /// A new connection's receive side, expecting the peer's header; messages above `max`
+    /// bytes close the connection.
+    pub(crate) fn new(max: Option<u64>) -> Self {
+        Self {
+            dec: Decoder::new(max),
+            cur: Cur::Idle,
+            batch: None,
+            done: SkbQueue::new(),
+            pending: 0,
+            stopped: false,
+        }
+    }
+
+    /// Starts a read: the pipe may go on unless it is dead.
+    pub(crate) fn start(&mut self) {
+        self.stopped = false;
+    }
+
+    /// `tcp_read_sock()`'s actor: takes what it can of the `len` bytes at `off` in `skb` and
+    /// returns how many it took; 0 stops the read.
+    pub(crate) fn read(
+        &mut self,
+        pipe: &Pipe,
+        skb: &sys::sk_buff,
+        off: usize,
+        len: usize,
+    ) -> usize {
+        let mut pos = 0;
+        while pos < len && !self.stopped {
+            if pipe.state() == PipeState::Dead {
+                self.stopped = true;
+                break;
+            }
+            match self.dec.need() {
+                Need::Prefix(n) if n == crate::proto::frame::LEN_PREFIX && self.full(pipe) => {
+                    self.stopped = true;
+                }
+                Need::Header(n) | Need::Prefix(n) => {
+                    let k = n.min(len - pos);
+                    let buf = &mut self.dec.prefix_buf()[..k];
+                    if !copy_bits(skb, off + pos, buf) {
+                        self.fail(pipe);
+                        break;
+                    }
+                    pos += k;
+                    match self.dec.advance(k) {
+                        Ok(Some(Event::Header(h))) => pipe.handshake(&h),
+                        Ok(Some(Event::Message(m))) => {
+                            if !self.begin(pipe, m, len - pos) {
+                                self.fail(pipe);
+                            } else if m == 0 {
+                                // An empty message ends at once.
+                                let _ = self.dec.advance(0);
+                                self.end(pipe);
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(_) => self.fail(pipe),
+                    }
+                }
+                Need::Payload(n) => {
+                    let k = n.min(len - pos);
+                    if !self.body(skb, off + pos, k) {
+                        self.fail(pipe);
+                        break;
+                    }
+                    pos += k;
+                    if let Ok(Some(Event::End)) = self.dec.advance(k) {
+                        self.end(pipe);
+                    }
+                }
+            }
+        }
+        pos
+    }
+
+    /// Whether the SP socket has no room for another message; if so the pipe is paused, so
+    /// that recv resumes it. Checked again after pausing: recv may have made room meanwhile.
+    fn full(&self, pipe: &Pipe) -> bool {
+        let sock = pipe.sock();
+        let over = || !sock.closing() && sock.rmem() + self.pending >= sock.rcvbuf();
+        if !over() {
+            return false;
+        }
+        pipe.set_rx_paused(true);
+        sock.rx_paused.store(true, Ordering::SeqCst);
+        if over() {
+            return true;
+        }
+        pipe.set_rx_paused(false);
+        false
+    }
+
+    /// A broken stream (framing error, out of memory): the connection goes.
+    fn fail(&mut self, pipe: &Pipe) {
+        self.stopped = true;
+        pipe.kill();
+    }
+
+    /// A message of `len` bytes begins; `hint` more bytes are at hand in this TCP skb.
+    fn begin(&mut self, pipe: &Pipe, len: usize, hint: usize) -> bool {
+        if pipe.sock().kind == Kind::Pub {
+            self.cur = Cur::Discard;
+            return true;
+        }
+        if len > SMALL_MAX {
+            // SAFETY: Plain allocation; NULL is handled.
+            let Some(skb) = (unsafe { Skb::from_raw(sys::sp_rx_alloc(0)) }) else {
+                return false;
+            };
+            let cb = sys::sp_rx_cb {
+                pipe: pipe.id,
+                ..Default::default()
+            };
+            // SAFETY: The skb is ours alone.
+            unsafe { skb.set_rx_cb(cb) };
+            self.cur = Cur::Large(skb);
+            return true;
+        }
+        let rec = REC_HDR + len;
+        if self.batch.as_ref().is_none_or(|b| b.tailroom() < rec) {
+            self.seal();
+            // As large as what this TCP skb still holds, so that one batch takes a burst.
+            // SAFETY: Plain allocation; NULL is handled.
+            match unsafe { Skb::from_raw(sys::sp_rx_alloc(rec.max(hint) as u32)) } {
+                Some(b) => {
+                    self.pending += b.truesize();
+                    self.batch = Some(b);
+                }
+                None => return false,
+            }
+        }
+        let Some(b) = self.batch.as_mut() else {
+            return false;
+        };
+        let start = b.len();
+        let Some(head) = b.put(REC_HDR) else {
+            return false;
+        };
+        head[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+        head[4..].copy_from_slice(&pipe.id.to_ne_bytes());
+        self.cur = Cur::Record(start);
+        true
+    }
+
+    /// `n` payload bytes at `off` in `skb`.
+    fn body(&mut self, skb: &sys::sk_buff, off: usize, n: usize) -> bool {
+        match &mut self.cur {
+            Cur::Record(_) => {
+                let Some(dst) = self.batch.as_mut().and_then(|b| b.put(n)) else {
+                    return false;
+                };
+                copy_bits(skb, off, dst)
+            }
+            // SAFETY: `msg` is ours alone; `skb` is valid and holds the range (TCP gave it).
+            Cur::Large(msg) => unsafe {
+                sys::sp_rx_append(msg.as_ptr(), skb, off as i32, n as i32) == 0
+            },
+            Cur::Discard | Cur::Idle => true,
+        }
+    }
+
+    /// The current message is complete.
+    fn end(&mut self, _pipe: &Pipe) {
+        match core::mem::replace(&mut self.cur, Cur::Idle) {
+            Cur::Large(msg) => {
+                let mut cb = msg.rx_cb();
+                cb.end = msg.len() as u32;
+                cb.tail = core::ptr::null_mut();
+                // SAFETY: The skb is ours alone.
+                unsafe { msg.set_rx_cb(cb) };
+                // After the small messages that came before it.
+                self.seal();
+                self.pending += msg.truesize();
+                self.done.push(msg);
+            }
+            Cur::Record(_) | Cur::Discard | Cur::Idle => {}
+        }
+    }
+
+    /// Moves the current batch, if it holds records, to `done`.
+    fn seal(&mut self) {
+        let Some(b) = self.batch.take() else { return };
+        if b.len() == 0 {
+            self.pending -= b.truesize();
+            return;
+        }
+        let cb = sys::sp_rx_cb {
+            end: b.len() as u32,
+            batch: 1,
+            ..Default::default()
+        };
+        // SAFETY: The batch is ours alone.
+        unsafe { b.set_rx_cb(cb) };
+        self.done.push(b);
+    }
+
+    /// Ends a read: hands complete messages to the socket. A small message still arriving
+    /// moves to a batch of its own, so that the ones before it need not wait for it.
+    pub(crate) fn flush(&mut self, pipe: &Pipe) {
+        if let Cur::Record(start) = self.cur {
+            if start > 0 && !self.split(start) {
+                self.fail(pipe);
+            }
+        } else {
+            self.seal();
+        }
+        if self.done.is_empty() {
+            return;
+        }
+        self.pending = self.batch.as_ref().map_or(0, Skb::truesize);
+        let mut done = core::mem::replace(&mut self.done, SkbQueue::new());
+        pipe.sock().receive(&mut done);
+    }
+
+    /// Moves the record at `start` of the current batch, incomplete, to a new batch.
+    fn split(&mut self, start: usize) -> bool {
+        let Some(mut old) = self.batch.take() else {
+            return false;
+        };
+        // SAFETY: Plain allocation; NULL is handled.
+        let Some(mut new) = (unsafe { Skb::from_raw(sys::sp_rx_alloc(BATCH_HINT)) }) else {
+            self.batch = Some(old);
+            return false;
+        };
+        let part = &old.linear_mut()[start..];
+        let Some(dst) = new.put(part.len()) else {
+            self.batch = Some(old);
+            return false;
+        };
+        dst.copy_from_slice(part);
+        old.trim(start);
+        self.pending += new.truesize();
+        self.batch = Some(old);
+        self.seal();
+        self.batch = Some(new);
+        self.cur = Cur::Record(0);
+        true
+    }
+
+    /// Drops everything (the connection is gone).
+    pub(crate) fn clear(&mut self) {
+        self.cur = Cur::Idle;
+        self.batch = None;
+        self.done.purge();
+        self.pending = 0;
+    }
+}
+
+/// What a batch for a partly received message is allocated for: the message may be up to
+/// [`SMALL_MAX`] bytes.
+const BATCH_HINT: u32 = (REC_HDR + SMALL_MAX) as u32;
+
+/// Copies `out.len()` bytes at `off` of an skb TCP handed us.
+fn copy_bits(skb: &sys::sk_buff, off: usize, out: &mut [u8]) -> bool {
+    let (Ok(off), Ok(len)) = (i32::try_from(off), i32::try_from(out.len())) else {
+        return false;
+    };
+    // SAFETY: `out` is valid for `len` bytes; `skb_copy_bits` checks the range.
+    unsafe { sys::skb_copy_bits(skb, off, out.as_mut_ptr().cast(), len) == 0 }
+}
+
+/// The next message to read in a queued skb, from its current position.
+pub(crate) fn next_record(skb: &Skb) -> Option<Record> {
+    let cb = skb.rx_cb();
+    let (mut pos, end) = (cb.pos as usize, cb.end as usize);
+    if cb.batch == 0 {
+        return (pos < end).then_some(Record {
+            off: pos,
+            len: end - pos,
+            pipe: cb.pipe,
+            next: end,
+        });
+    }
+    while pos + REC_HDR <= end {
+        let mut hdr = [0u8; REC_HDR];
+        if !skb.copy_bits(pos, &mut hdr) {
+            return None;
+        }
+        let word = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
+        let len = (word & !sys::SP_RX_DEAD) as usize;
+        let next = pos + REC_HDR + len;
+        if word & sys::SP_RX_DEAD == 0 {
+            return Some(Record {
+                off: pos + REC_HDR,
+                len,
+                pipe: u32::from_ne_bytes([hdr[4], hdr[5], hdr[6], hdr[7]]),
+                next,
+            });
+        }
+        pos = next;
+    }
+    None
+}
+
+/// Marks `rec` of a queued skb read: the next read starts after it. Returns whether the skb
+/// holds more.
+///
+/// # Safety
+///
+/// The caller holds the socket's reader lock.
+pub(crate) unsafe fn consume(skb: &Skb, rec: &Record) -> bool {
+    let mut cb = skb.rx_cb();
+    cb.pos = rec.next as u32;
+    // SAFETY: The reader lock excludes other writers of queued skbs' control blocks.
+    unsafe { skb.set_rx_cb(cb) };
+    next_record(skb).is_some()
+}
+
+/// Calls `keep` for each message of a batch or large-message skb not yet queued, marking those
+/// it refuses dead; returns whether any is left.
+pub(crate) fn filter(skb: &mut Skb, mut keep: impl FnMut(&Skb, &Record) -> bool) -> bool {
+    let mut live = false;
+    let mut pos = skb.rx_cb().pos as usize;
+    let batch = skb.rx_cb().batch != 0;
+    loop {
+        let mut cb = skb.rx_cb();
+        cb.pos = pos as u32;
+        // SAFETY: Not queued yet: ours alone.
+        unsafe { skb.set_rx_cb(cb) };
+        let Some(rec) = next_record(skb) else { break };
+        let next = rec.next;
+        if keep(skb, &rec) {
+            live = true;
+        } else if batch {
+            let at = rec.off - REC_HDR;
+            if let Some(word) = skb.linear_mut().get_mut(at..at + 4) {
+                let dead = (rec.len as u32) | sys::SP_RX_DEAD;
+                word.copy_from_slice(&dead.to_ne_bytes());
+            }
+        } else {
+            return false;
+        }
+        pos = next;
+    }
+    let mut cb = skb.rx_cb();
+    cb.pos = 0;
+    // SAFETY: As above.
+    unsafe { skb.set_rx_cb(cb) };
+    live
+}
