@@ -11,7 +11,6 @@
 #include <linux/timer.h>
 #include <linux/workqueue.h>
 #include <net/sock.h>
-#include <net/tcp.h>
 
 /* The socket the core allocates for a PF_SP socket (proto.obj_size). */
 struct sp_sk {

@@ -22,8 +22,8 @@
 //! refused the message), the `u32` id of the pipe it came from, then the payload.
 
 use crate::pipe::{Pipe, PipeState};
-use crate::proto::frame::{Decoder, Event, Need};
-use crate::skb::{Skb, SkbQueue};
+use crate::proto::frame::{Decoder, Event, Need, LEN_PREFIX};
+use crate::skb::{copy_bits, Skb, SkbQueue};
 use crate::sock::Kind;
 use crate::sys;
 use core::sync::atomic::Ordering;
@@ -109,7 +109,7 @@ impl Rx {
                 break;
             }
             match self.dec.need() {
-                Need::Prefix(n) if n == crate::proto::frame::LEN_PREFIX && self.full(pipe) => {
+                Need::Prefix(n) if n == LEN_PREFIX && self.full(pipe) => {
                     self.stopped = true;
                 }
                 Need::Header(n) | Need::Prefix(n) => {
@@ -128,7 +128,7 @@ impl Rx {
                             } else if m == 0 {
                                 // An empty message ends at once.
                                 let _ = self.dec.advance(0);
-                                self.end(pipe);
+                                self.end();
                             }
                         }
                         Ok(_) => {}
@@ -143,7 +143,7 @@ impl Rx {
                     }
                     pos += k;
                     if let Ok(Some(Event::End)) = self.dec.advance(k) {
-                        self.end(pipe);
+                        self.end();
                     }
                 }
             }
@@ -238,7 +238,7 @@ impl Rx {
     }
 
     /// The current message is complete.
-    fn end(&mut self, _pipe: &Pipe) {
+    fn end(&mut self) {
         match core::mem::replace(&mut self.cur, Cur::Idle) {
             Cur::Large(msg) => {
                 let mut cb = msg.rx_cb();
@@ -328,19 +328,15 @@ impl Rx {
 /// [`SMALL_MAX`] bytes.
 const BATCH_HINT: u32 = (REC_HDR + SMALL_MAX) as u32;
 
-/// Copies `out.len()` bytes at `off` of an skb TCP handed us.
-fn copy_bits(skb: &sys::sk_buff, off: usize, out: &mut [u8]) -> bool {
-    let (Ok(off), Ok(len)) = (i32::try_from(off), i32::try_from(out.len())) else {
-        return false;
-    };
-    // SAFETY: `out` is valid for `len` bytes; `skb_copy_bits` checks the range.
-    unsafe { sys::skb_copy_bits(skb, off, out.as_mut_ptr().cast(), len) == 0 }
-}
-
 /// The next message to read in a queued skb, from its current position.
 pub(crate) fn next_record(skb: &Skb) -> Option<Record> {
+    record_at(skb, skb.rx_cb().pos as usize)
+}
+
+/// The first message at or after `pos` in a received skb that is not dead.
+fn record_at(skb: &Skb, mut pos: usize) -> Option<Record> {
     let cb = skb.rx_cb();
-    let (mut pos, end) = (cb.pos as usize, cb.end as usize);
+    let end = cb.end as usize;
     if cb.batch == 0 {
         return (pos < end).then_some(Record {
             off: pos,
@@ -387,32 +383,22 @@ pub(crate) unsafe fn consume(skb: &Skb, rec: &Record) -> bool {
 /// Calls `keep` for each message of a batch or large-message skb not yet queued, marking those
 /// it refuses dead; returns whether any is left.
 pub(crate) fn filter(skb: &mut Skb, mut keep: impl FnMut(&Skb, &Record) -> bool) -> bool {
-    let mut live = false;
-    let mut pos = skb.rx_cb().pos as usize;
     let batch = skb.rx_cb().batch != 0;
-    loop {
-        let mut cb = skb.rx_cb();
-        cb.pos = pos as u32;
-        // SAFETY: Not queued yet: ours alone.
-        unsafe { skb.set_rx_cb(cb) };
-        let Some(rec) = next_record(skb) else { break };
-        let next = rec.next;
+    let mut live = false;
+    let mut pos = 0;
+    while let Some(rec) = record_at(skb, pos) {
         if keep(skb, &rec) {
             live = true;
-        } else if batch {
+        } else if !batch {
+            return false;
+        } else {
             let at = rec.off - REC_HDR;
             if let Some(word) = skb.linear_mut().get_mut(at..at + 4) {
                 let dead = (rec.len as u32) | sys::SP_RX_DEAD;
                 word.copy_from_slice(&dead.to_ne_bytes());
             }
-        } else {
-            return false;
         }
-        pos = next;
+        pos = rec.next;
     }
-    let mut cb = skb.rx_cb();
-    cb.pos = 0;
-    // SAFETY: As above.
-    unsafe { skb.set_rx_cb(cb) };
     live
 }

@@ -55,11 +55,8 @@ impl Skb {
 
     /// Copies `out.len()` bytes at `offset`, wherever they live in the skb.
     pub(crate) fn copy_bits(&self, offset: usize, out: &mut [u8]) -> bool {
-        let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(out.len())) else {
-            return false;
-        };
-        // SAFETY: `out` is valid for `len` bytes; `skb_copy_bits` checks the range.
-        unsafe { sys::skb_copy_bits(self.as_ptr(), off, out.as_mut_ptr().cast(), len) == 0 }
+        // SAFETY: `self` owns a valid skb.
+        copy_bits(unsafe { &*self.as_ptr() }, offset, out)
     }
 
     /// Ends its charge to the socket that sent it (the queue it goes on is bounded instead).
@@ -141,6 +138,16 @@ impl Drop for Skb {
         // SAFETY: We own one reference.
         unsafe { sys::sp_kfree_skb(self.as_ptr()) }
     }
+}
+
+/// Copies `out.len()` bytes at `offset` of `skb` (ours or one TCP lent us), wherever they
+/// live in it; false if the range is not all there.
+pub(crate) fn copy_bits(skb: &sys::sk_buff, offset: usize, out: &mut [u8]) -> bool {
+    let (Ok(off), Ok(len)) = (i32::try_from(offset), i32::try_from(out.len())) else {
+        return false;
+    };
+    // SAFETY: `out` is valid for `len` bytes; `skb_copy_bits` checks the range.
+    unsafe { sys::skb_copy_bits(skb, off, out.as_mut_ptr().cast(), len) == 0 }
 }
 
 /// A FIFO of owned skbs linked through `skb->next`, with a byte count.
