@@ -168,10 +168,19 @@ struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb)
 	return (struct sp_rx_cb *)skb->cb;
 }
 
-/* A batch of received records: one page's worth at most, at least @size. */
-struct sk_buff *sp_rx_alloc(unsigned int size)
+/*
+ * A linear skb that frames or received records are packed into: room for
+ * @size bytes, but no more than one page's worth (the allocation stays in
+ * the page allocator's cheapest order).
+ */
+struct sk_buff *sp_batch_alloc(unsigned int size)
 {
-	return alloc_skb(min_t(unsigned int, size, SP_RX_BATCH), GFP_ATOMIC);
+	return alloc_skb(min_t(unsigned int, size, SP_BATCH_MAX), GFP_ATOMIC);
+}
+
+int sp_copy_from_msg(void *dst, struct msghdr *msg, size_t len)
+{
+	return copy_from_iter_full(dst, len, &msg->msg_iter) ? 0 : -EFAULT;
 }
 
 unsigned int sp_skb_tailroom(const struct sk_buff *skb)
@@ -247,6 +256,44 @@ int sp_rx_append(struct sk_buff *msg, const struct sk_buff *src, int off,
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * The bytes of @skb from @off on that lie contiguously in memory: their
+ * address, and their count in *@len (no more than it was).  NULL if they are
+ * not directly addressable (unreadable or unmapped fragments, the frag list):
+ * use skb_copy_bits() then.
+ */
+const u8 *sp_skb_span(const struct sk_buff *skb, unsigned int off,
+		      unsigned int *len)
+{
+	const struct skb_shared_info *sh = skb_shinfo(skb);
+	unsigned int head = skb_headlen(skb);
+	int i;
+
+	if (off < head) {
+		*len = min(*len, head - off);
+		return skb->data + off;
+	}
+	if (!skb_frags_readable(skb))
+		return NULL;
+	off -= head;
+	for (i = 0; i < sh->nr_frags; i++) {
+		const skb_frag_t *frag = &sh->frags[i];
+		unsigned int size = skb_frag_size(frag);
+		const u8 *p;
+
+		if (off >= size) {
+			off -= size;
+			continue;
+		}
+		p = skb_frag_address_safe(frag);
+		if (!p)
+			return NULL;
+		*len = min(*len, size - off);
+		return p + off;
+	}
+	return NULL;
 }
 
 /*

@@ -68,15 +68,17 @@ struct sp_rx_cb {
 
 #define SP_RX_DEAD	0x80000000u
 /* The largest batch allocation: one page, skb_shared_info included. */
-#define SP_RX_BATCH	SKB_WITH_OVERHEAD(PAGE_SIZE)
+#define SP_BATCH_MAX	SKB_WITH_OVERHEAD(PAGE_SIZE)
 
 struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb);
-struct sk_buff *sp_rx_alloc(unsigned int size);
+struct sk_buff *sp_batch_alloc(unsigned int size);
 unsigned int sp_skb_tailroom(const struct sk_buff *skb);
 unsigned int sp_skb_truesize(const struct sk_buff *skb);
 void sp_skb_trim(struct sk_buff *skb, unsigned int len);
 int sp_rx_append(struct sk_buff *msg, const struct sk_buff *src, int off,
 		 int len);
+const u8 *sp_skb_span(const struct sk_buff *skb, unsigned int off,
+		      unsigned int *len);
 void sp_rx_queue(struct sock *sk, struct sk_buff *skb);
 void sp_sk_data_ready(struct sock *sk);
 int sp_sk_rmem(const struct sock *sk);
@@ -109,5 +111,6 @@ unsigned int sp_skb_headlen(const struct sk_buff *skb);
 void sp_sk_purge_receive_queue(struct sock *sk);
 bool sp_sk_receive_queue_empty(const struct sock *sk);
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
+int sp_copy_from_msg(void *dst, struct msghdr *msg, size_t len);
 
 #endif /* _SP_HELPERS_H */

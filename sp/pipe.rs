@@ -37,6 +37,10 @@ const HANDSHAKE_TIMEOUT_MS: u32 = 10_000;
 const TX_IOV: usize = 32;
 const TX_BYTES: usize = 64 * 1024;
 
+/// Small messages are packed into buffers of this size (a page's worth; see
+/// [`Skb::alloc_batch`]).
+const TX_BUF: usize = 4096;
+
 /// Where a pipe is in its life.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum PipeState {
@@ -229,11 +233,36 @@ impl Pipe {
     /// `more` (the sender has more messages coming) a queue of less than a transmit batch and
     /// less than half of `cap` waits for them. Any context.
     pub(crate) fn offer(&self, skb: &Skb, cap: usize, more: bool) -> Option<bool> {
+        self.offer_with(cap, more, |tx| {
+            tx.push(skb.clone_atomic()?);
+            Some(())
+        })
+    }
+
+    /// As [`Pipe::offer`], for a small framed message: copied onto the end of the last queued
+    /// buffer if that has room, else into a new one.
+    pub(crate) fn offer_frame(&self, frame: &[u8], cap: usize, more: bool) -> Option<bool> {
+        self.offer_with(cap, more, |tx| {
+            if !tx.append(frame) {
+                let mut buf = Skb::alloc_batch(TX_BUF)?;
+                buf.put(frame.len())?.copy_from_slice(frame);
+                tx.push_open(buf);
+            }
+            Some(())
+        })
+    }
+
+    fn offer_with(
+        &self,
+        cap: usize,
+        more: bool,
+        add: impl FnOnce(&mut SkbQueue) -> Option<()>,
+    ) -> Option<bool> {
         let mut q = self.q.lock();
         if q.tx.len() >= PIPE_TXQ_MAX || q.tx.bytes() >= cap {
             return None;
         }
-        q.tx.push(skb.clone_atomic()?);
+        add(&mut q.tx)?;
         Some(!more || q.tx.len() >= TX_IOV || q.tx.bytes() >= TX_BYTES.min(cap / 2))
     }
 

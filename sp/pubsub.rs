@@ -13,7 +13,7 @@
 //! subscriptions are a trie (`proto::topic`) walked over the first bytes of the message, so
 //! an unwanted message costs no wake-up and no copy, whatever the number of subscriptions.
 
-use crate::pipe::PipeState;
+use crate::pipe::{Pipe, PipeState};
 use crate::proto::frame;
 use crate::proto::topic::{self, Step, Store, TopicError, Topics};
 use crate::skb::Skb;
@@ -104,18 +104,44 @@ pub(crate) fn set_subscription(sock: &Socket, prefix: &[u8], add: bool) -> Resul
 /// The longest prefix SP_SUBSCRIBE takes.
 pub(crate) const MAX_PREFIX: usize = topic::MAX_PREFIX;
 
+/// Messages up to this size are copied into each subscriber's queue, packed with others
+/// into shared buffers; larger ones are queued as one skb, cloned per subscriber.
+const SMALL: usize = 1024;
+
+/// The size of [`Socket::staging`]: a small message, framed.
+pub(crate) const STAGING: usize = frame::LEN_PREFIX + SMALL;
+
 /// PUB send: a copy to every ready subscriber that has room, never blocking.
 ///
 /// The copies go to TCP from the workqueue, not from the sender's own call: a publisher
 /// sending one message after another returns at once, while the worker, typically on another
 /// CPU, hands TCP everything queued by then in one call. That batches frames into segments as
 /// a library's I/O thread does, without the sender waiting for the TCP stack per message.
+/// A small message costs no allocation: it is framed in the socket's staging buffer and
+/// copied onto the end of each subscriber's last queued buffer.
 pub(crate) fn pub_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
     // SAFETY: The socket core passes a valid msghdr.
     let more = unsafe { (*msg).msg_flags } & (sys::MSG_MORE | sys::MSG_BATCH) != 0;
     let hdr = frame::LEN_PREFIX;
-    let mut skb = sock.alloc_send(hdr, msg, len)?;
-    skb.head_mut(hdr).copy_from_slice(&frame::encode_len(len));
+    if len <= SMALL {
+        let mut staging = sock.staging.lock();
+        let frame = staging.get_mut(..hdr + len).ok_or(EINVAL)?;
+        frame[..hdr].copy_from_slice(&frame::encode_len(len));
+        Socket::copy_from_msg(&mut frame[hdr..], msg)?;
+        let frame = &*frame;
+        fan_out(sock, |p, cap| p.offer_frame(frame, cap, more))?;
+    } else {
+        let mut skb = sock.alloc_send(hdr, msg, len)?;
+        skb.head_mut(hdr).copy_from_slice(&frame::encode_len(len));
+        fan_out(sock, |p, cap| p.offer(&skb, cap, more))?;
+        // The clones keep the payload; the original's send-buffer charge ends here.
+    }
+    Ok(len)
+}
+
+/// Offers a message to every ready pipe with `offer(pipe, cap)` (see [`Pipe::offer`]),
+/// counting those that drop it.
+fn fan_out(sock: &Socket, offer: impl Fn(&Pipe, usize) -> Option<bool>) -> Result {
     let cap = sock.sndbuf();
     let mut inner = sock.inner.lock();
     if inner.closing {
@@ -126,7 +152,7 @@ pub(crate) fn pub_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         if p.state() != PipeState::Ready {
             continue;
         }
-        match p.offer(&skb, cap, more) {
+        match offer(p, cap) {
             None => dropped += 1,
             // More to come: a short queue waits to go out with the next.
             Some(false) => {}
@@ -134,8 +160,5 @@ pub(crate) fn pub_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         }
     }
     inner.drops += dropped;
-    drop(inner);
-    // The clones keep the payload; the original's send-buffer charge ends here.
-    drop(skb);
-    Ok(len)
+    Ok(())
 }

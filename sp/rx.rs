@@ -102,6 +102,7 @@ impl Rx {
         off: usize,
         len: usize,
     ) -> usize {
+        let mut src = Source::new(skb, off + len);
         let mut pos = 0;
         while pos < len && !self.stopped {
             if pipe.state() == PipeState::Dead {
@@ -115,7 +116,7 @@ impl Rx {
                 Need::Header(n) | Need::Prefix(n) => {
                     let k = n.min(len - pos);
                     let buf = &mut self.dec.prefix_buf()[..k];
-                    if !copy_bits(skb, off + pos, buf) {
+                    if !src.copy(off + pos, buf) {
                         self.fail(pipe);
                         break;
                     }
@@ -137,7 +138,7 @@ impl Rx {
                 }
                 Need::Payload(n) => {
                     let k = n.min(len - pos);
-                    if !self.body(skb, off + pos, k) {
+                    if !self.body(&mut src, off + pos, k) {
                         self.fail(pipe);
                         break;
                     }
@@ -181,8 +182,7 @@ impl Rx {
             return true;
         }
         if len > SMALL_MAX {
-            // SAFETY: Plain allocation; NULL is handled.
-            let Some(skb) = (unsafe { Skb::from_raw(sys::sp_rx_alloc(0)) }) else {
+            let Some(skb) = Skb::alloc_batch(0) else {
                 return false;
             };
             let cb = sys::sp_rx_cb {
@@ -198,8 +198,7 @@ impl Rx {
         if self.batch.as_ref().is_none_or(|b| b.tailroom() < rec) {
             self.seal();
             // As large as what this TCP skb still holds, so that one batch takes a burst.
-            // SAFETY: Plain allocation; NULL is handled.
-            match unsafe { Skb::from_raw(sys::sp_rx_alloc(rec.max(hint) as u32)) } {
+            match Skb::alloc_batch(rec.max(hint)) {
                 Some(b) => {
                     self.pending += b.truesize();
                     self.batch = Some(b);
@@ -220,18 +219,19 @@ impl Rx {
         true
     }
 
-    /// `n` payload bytes at `off` in `skb`.
-    fn body(&mut self, skb: &sys::sk_buff, off: usize, n: usize) -> bool {
+    /// `n` payload bytes at `off` in `src`.
+    fn body(&mut self, src: &mut Source<'_>, off: usize, n: usize) -> bool {
         match &mut self.cur {
             Cur::Record(_) => {
                 let Some(dst) = self.batch.as_mut().and_then(|b| b.put(n)) else {
                     return false;
                 };
-                copy_bits(skb, off, dst)
+                src.copy(off, dst)
             }
-            // SAFETY: `msg` is ours alone; `skb` is valid and holds the range (TCP gave it).
+            // SAFETY: `msg` is ours alone; `src.skb` is valid and holds the range (TCP gave
+            // it).
             Cur::Large(msg) => unsafe {
-                sys::sp_rx_append(msg.as_ptr(), skb, off as i32, n as i32) == 0
+                sys::sp_rx_append(msg.as_ptr(), src.skb, off as i32, n as i32) == 0
             },
             Cur::Discard | Cur::Idle => true,
         }
@@ -295,8 +295,7 @@ impl Rx {
         let Some(mut old) = self.batch.take() else {
             return false;
         };
-        // SAFETY: Plain allocation; NULL is handled.
-        let Some(mut new) = (unsafe { Skb::from_raw(sys::sp_rx_alloc(BATCH_HINT)) }) else {
+        let Some(mut new) = Skb::alloc_batch(BATCH_HINT) else {
             self.batch = Some(old);
             return false;
         };
@@ -324,9 +323,72 @@ impl Rx {
     }
 }
 
+/// The bytes TCP lends one actor call, copied out of the directly addressable stretch of the
+/// skb at hand (its linear part or one page fragment) where they lie in one, with
+/// `skb_copy_bits()` where they do not: most messages are copied without walking the skb.
+struct Source<'a> {
+    skb: &'a sys::sk_buff,
+    /// Where the lent bytes end in `skb`.
+    end: usize,
+    /// Offset in `skb` at which `span` starts.
+    base: usize,
+    /// Bytes of `skb` from `base` on, contiguous in memory.
+    span: &'a [u8],
+}
+
+impl<'a> Source<'a> {
+    fn new(skb: &'a sys::sk_buff, end: usize) -> Self {
+        Self {
+            skb,
+            end,
+            base: 0,
+            span: &[],
+        }
+    }
+
+    /// Copies `dst.len()` bytes at offset `at` of the skb into `dst`.
+    fn copy(&mut self, at: usize, dst: &mut [u8]) -> bool {
+        let n = dst.len();
+        if self.slice(at, n).is_none() {
+            self.map(at);
+        }
+        match self.slice(at, n) {
+            Some(src) => {
+                dst.copy_from_slice(src);
+                true
+            }
+            None => copy_bits(self.skb, at, dst),
+        }
+    }
+
+    /// `n` bytes at `at`, if they are in the current span.
+    fn slice(&self, at: usize, n: usize) -> Option<&'a [u8]> {
+        let from = at.checked_sub(self.base)?;
+        self.span.get(from..from.checked_add(n)?)
+    }
+
+    /// Makes the span the contiguous stretch starting at `at`.
+    fn map(&mut self, at: usize) {
+        self.base = at;
+        self.span = &[];
+        let rest = self.end.saturating_sub(at);
+        let (Ok(off), Ok(mut len)) = (u32::try_from(at), u32::try_from(rest)) else {
+            return;
+        };
+        // SAFETY: TCP lends `skb` for the borrow `'a`; the helper returns NULL or the address
+        // of `len` bytes of it, which TCP does not change while it holds them.
+        unsafe {
+            let p = sys::sp_skb_span(self.skb, off, &mut len);
+            if !p.is_null() {
+                self.span = core::slice::from_raw_parts(p, len as usize);
+            }
+        }
+    }
+}
+
 /// What a batch for a partly received message is allocated for: the message may be up to
 /// [`SMALL_MAX`] bytes.
-const BATCH_HINT: u32 = (REC_HDR + SMALL_MAX) as u32;
+const BATCH_HINT: usize = REC_HDR + SMALL_MAX;
 
 /// The next message to read in a queued skb, from its current position.
 pub(crate) fn next_record(skb: &Skb) -> Option<Record> {

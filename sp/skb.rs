@@ -25,6 +25,14 @@ impl Skb {
         NonNull::new(skb).map(Self)
     }
 
+    /// An empty linear skb with room for `size` bytes, or for a page's worth if `size` is
+    /// larger (`GFP_ATOMIC`).
+    pub(crate) fn alloc_batch(size: usize) -> Option<Self> {
+        let size = u32::try_from(size).unwrap_or(u32::MAX);
+        // SAFETY: Plain allocation; the helper returns an owned skb or NULL.
+        unsafe { Self::from_raw(sys::sp_batch_alloc(size)) }
+    }
+
     /// Gives up ownership without freeing.
     pub(crate) fn into_raw(self) -> *mut sys::sk_buff {
         let p = self.0.as_ptr();
@@ -152,12 +160,20 @@ pub(crate) fn copy_bits(skb: &sys::sk_buff, offset: usize, out: &mut [u8]) -> bo
 
 /// A FIFO of owned skbs linked through `skb->next`, with a byte count.
 ///
+/// The last skb may be left open ([`SkbQueue::push_open`]): a linear buffer that later frames
+/// are copied onto the end of ([`SkbQueue::append`]), so that a stream of small messages costs
+/// one skb per buffer rather than one per message. Whoever reads queued bytes outside the
+/// queue's lock (transmit) reads only up to the length it saw under the lock; appending writes
+/// past it.
+///
 /// Plain data without self-references, so it can live inside a lock's data.
 pub(crate) struct SkbQueue {
     head: *mut sys::sk_buff,
     tail: *mut sys::sk_buff,
     len: usize,
     bytes: usize,
+    /// `tail` was pushed open: only this queue references it and it is linear.
+    open: bool,
 }
 
 // SAFETY: The queue owns its skbs, which may move between contexts.
@@ -171,6 +187,7 @@ impl SkbQueue {
             tail: core::ptr::null_mut(),
             len: 0,
             bytes: 0,
+            open: false,
         }
     }
 
@@ -204,6 +221,33 @@ impl SkbQueue {
         }
         self.tail = p;
         self.len += 1;
+        self.open = false;
+    }
+
+    /// Appends `skb`, a linear skb nobody else references, left open for [`SkbQueue::append`].
+    pub(crate) fn push_open(&mut self, skb: Skb) {
+        self.push(skb);
+        self.open = true;
+    }
+
+    /// Copies `frame` onto the end of the last skb if that was pushed open and has room.
+    pub(crate) fn append(&mut self, frame: &[u8]) -> bool {
+        if !self.open || self.tail.is_null() {
+            return false;
+        }
+        let n = frame.len();
+        // SAFETY: An open tail is a valid linear skb that only the queue references; readers
+        // of its bytes read below the length they saw under the queue's lock, which the caller
+        // holds as it writes beyond that length.
+        unsafe {
+            if (sys::sp_skb_tailroom(self.tail) as usize) < n {
+                return false;
+            }
+            let dst = sys::sp_skb_put(self.tail, n as u32);
+            core::ptr::copy_nonoverlapping(frame.as_ptr(), dst, n);
+        }
+        self.bytes += n;
+        true
     }
 
     /// The first skb, still owned by the queue.
@@ -250,6 +294,7 @@ impl SkbQueue {
         }
         if self.head.is_null() {
             self.tail = core::ptr::null_mut();
+            self.open = false;
         }
         self.len -= 1;
         // SAFETY: As above.

@@ -148,6 +148,9 @@ pub(crate) struct Socket {
     /// Serialises readers: each takes the next message from the head of the receive queue.
     #[pin]
     reader: Mutex<()>,
+    /// PUB: a small message is framed here, then copied to each subscriber's queue.
+    #[pin]
+    pub(crate) staging: Mutex<KVec<u8>>,
     /// [`Socket::finish`] ran.
     finished: AtomicBool,
     /// Ends a lingering socket's time.
@@ -178,6 +181,10 @@ impl Socket {
             Kind::Pub => Pattern::Pub,
             Kind::Sub => Pattern::Sub(pubsub::Sub::new()),
         };
+        let staging = match kind {
+            Kind::Pub => KVec::from_elem(0, pubsub::STAGING, GFP_KERNEL)?,
+            _ => KVec::new(),
+        };
         let sock = Arc::pin_init(
             pin_init!(Self {
                 sk,
@@ -197,6 +204,7 @@ impl Socket {
                 closed: AtomicBool::new(false),
                 rx_paused: AtomicBool::new(false),
                 reader <- new_mutex!((), "sp_reader"),
+                staging <- new_mutex!(staging, "sp_staging"),
                 finished: AtomicBool::new(false),
                 linger_timer <- Timer::new(linger_timer_fn),
                 finish_work <- new_work!("sp_finish"),
@@ -420,6 +428,16 @@ impl Socket {
         let skb = unsafe { sys::sp_skb_alloc_send(self.sk, hdr as u32, msg, len, &mut err) };
         // SAFETY: As above.
         unsafe { Skb::from_raw(skb) }.ok_or_else(|| Error::from_errno(err))
+    }
+
+    /// Copies the payload of sendmsg() `msg` into `dst`, which is as long as the payload.
+    pub(crate) fn copy_from_msg(dst: &mut [u8], msg: *mut sys::msghdr) -> Result {
+        // SAFETY: `dst` is valid for its length; the socket core passes a valid `msg`.
+        let err = unsafe { sys::sp_copy_from_msg(dst.as_mut_ptr().cast(), msg, dst.len()) };
+        if err < 0 {
+            return Err(Error::from_errno(err));
+        }
+        Ok(())
     }
 
     /// recvmsg(): one call, one whole message.
