@@ -2,7 +2,8 @@
 
 //! The PUB and SUB patterns.
 //!
-//! PUB sends every message to every ready pipe: one skb built from the user's data, one clone
+//! PUB sends every message to every ready pipe: a small one copied onto the end of each pipe's
+//! last queued buffer, a large one as one skb built from the user's data with one clone
 //! (sharing the payload) per subscriber. It never blocks: a subscriber whose queue is full
 //! (SO_SNDBUF bytes or `PIPE_TXQ_MAX` frames behind TCP's own buffer) loses that message,
 //! and the socket counts it (SP_DROPS). Anything a subscriber sends is ignored. A message

@@ -3,8 +3,9 @@
 //! Owned socket buffers and a plain FIFO of them.
 //!
 //! Messages travel as `sk_buff`s: built by sendmsg (charged to the SP socket's send buffer),
-//! cloned (sharing the payload) onto the transmit queue of the pipe they go out on; received
-//! ones are batches of small messages or one large message each (see `rx`).
+//! cloned (sharing the payload) onto the transmit queue of the pipe they go out on, or, small
+//! ones a PUB sends, packed into buffers on that queue; received ones are batches of small
+//! messages or one large message each (see `rx`).
 
 use crate::sys;
 use core::ptr::NonNull;
