@@ -85,6 +85,9 @@ pub(crate) struct Pipe {
     fin: AtomicBool,
     /// Stopped reading: the socket's receive buffer is full.
     rx_paused: AtomicBool,
+    /// Transmit is queued to run, or waits for TCP's `sk_write_space`: [`Pipe::kick`] need
+    /// not queue it.
+    tx_due: AtomicBool,
     #[pin]
     conn: Mutex<Conn>,
     #[pin]
@@ -140,6 +143,7 @@ impl Pipe {
                 closed: AtomicBool::new(false),
                 fin: AtomicBool::new(false),
                 rx_paused: AtomicBool::new(false),
+                tx_due: AtomicBool::new(false),
                 conn <- new_mutex!(Conn { tcp, off: 0 }, "sp_pipe_conn"),
                 q <- new_bh_lock!(Queues { tx: SkbQueue::new() }, "sp_pipe_q"),
                 rx: UnsafeCell::new(Rx::new(opts.rcvmaxsize.map(u64::from))),
@@ -272,8 +276,17 @@ impl Pipe {
         self.q.lock().tx.push(skb);
     }
 
-    /// Has the workqueue transmit what is queued. Any context.
+    /// Has the workqueue transmit what is queued, unless it is due to already. Any context;
+    /// call after queueing.
+    ///
+    /// The worker clears `tx_due` before it looks at the queue, so that what was queued
+    /// before the clear goes out with that run and what comes after queues a new one. A
+    /// transmit that stops on a full TCP socket sets it again: `sk_write_space` queues the
+    /// next run, and senders meanwhile cost no wake-up each.
     pub(crate) fn kick(self: &Arc<Self>) {
+        if self.tx_due.load(Ordering::Acquire) || self.tx_due.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let _ = queue().enqueue::<Arc<Pipe>, 0>(self.clone());
     }
 
@@ -435,11 +448,16 @@ impl Pipe {
             };
             if sent < 0 {
                 failed = sent != -(sys::EAGAIN as i32);
+                if !failed {
+                    // TCP is full; `sk_write_space` brings us back.
+                    self.tx_due.store(true, Ordering::Release);
+                }
                 break;
             }
             self.advance(&mut conn, sent as usize);
             if n > 0 && (sent as usize) < bytes {
-                // TCP is full; `sk_write_space` brings us back.
+                // As above.
+                self.tx_due.store(true, Ordering::Release);
                 break;
             }
         }
@@ -538,6 +556,8 @@ impl WorkItem<0> for Pipe {
     type Pointer = Arc<Pipe>;
 
     fn run(this: Arc<Pipe>) {
+        // Before the queue is read (see `kick`).
+        this.tx_due.store(false, Ordering::SeqCst);
         this.transmit();
     }
 }

@@ -407,11 +407,9 @@ fn record_at(skb: &Skb, mut pos: usize) -> Option<Record> {
             next: end,
         });
     }
-    while pos + REC_HDR <= end {
-        let mut hdr = [0u8; REC_HDR];
-        if !skb.copy_bits(pos, &mut hdr) {
-            return None;
-        }
+    // Batches are linear.
+    let data = skb.linear().get(..end)?;
+    while let Some(hdr) = data.get(pos..pos + REC_HDR) {
         let word = u32::from_ne_bytes([hdr[0], hdr[1], hdr[2], hdr[3]]);
         let len = (word & !sys::SP_RX_DEAD) as usize;
         let next = pos + REC_HDR + len;

@@ -102,6 +102,16 @@ impl Skb {
         }
     }
 
+    /// The linear data.
+    pub(crate) fn linear(&self) -> &[u8] {
+        // SAFETY: The linear part is `headlen` bytes at `data`, valid while we hold the skb;
+        // nobody writes queued skbs' data.
+        unsafe {
+            let p = self.as_ptr();
+            core::slice::from_raw_parts(sys::sp_skb_data(p), sys::sp_skb_headlen(p) as usize)
+        }
+    }
+
     /// The linear data, for writing. Only for skbs nobody else references.
     pub(crate) fn linear_mut(&mut self) -> &mut [u8] {
         // SAFETY: The linear part is `headlen` bytes at `data`; the skb is ours alone.
