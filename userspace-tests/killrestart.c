@@ -8,7 +8,7 @@
  * - REP servers (child processes) SIGKILLed every few requests of a stream
  *   of numbered requests and restarted on the same port: one REQ dialing one
  *   REP; one REQ dialing two REPs, killed in turn; two REQs that bind and a
- *   REP that dials them.  Every other kill hits a server that has taken a
+ *   REP that dials them.  Every other kill hits the server that has taken a
  *   request and hangs without answering it (the request must be resent to
  *   the next server); the others come at a random moment, with the request
  *   on its way there or the answer on its way back.  The REQ (SP_RESEND_IVL
@@ -22,6 +22,8 @@
  *   new client is served.  Once with the REQ dialing a bound REP, once with
  *   the REQ bound and the REP dialing it.
  */
+#include <sys/mman.h>
+
 #include "sp_test.h"
 
 #define PORT		27700	/* 27700..27799 */
@@ -63,13 +65,28 @@ static int sp_attach(int s, const int *ports, int n, int dial)
 }
 
 /*
+ * Rounds at which a server hangs: every other kill round.  Whichever server
+ * takes such a round's request first claims it in shared memory and hangs;
+ * the copy the REQ resends elsewhere is answered.  Which of two servers gets
+ * a request depends on the order their connections completed, so the victim
+ * of such a kill is the one that hung.
+ */
+static int *hang_claims;	/* ROUNDS flags, shared with the servers */
+
+static int hang_round(int num)
+{
+	return num >= 0 && num < ROUNDS && num % KILL_EVERY == KILL_EVERY / 2 &&
+	       num / KILL_EVERY % 2 == 0;
+}
+
+/*
  * A REP server, generation @gen: answers "<request>" with
- * "ans:<request>|<gen>" until killed.  A request numbered @hang_at is taken
- * and not answered: the server reports 'h' on @report_fd and waits to die.
+ * "ans:<request>|<gen>" until killed.  The first request of a hang round
+ * (see hang_claims) is taken and not answered: the server reports 'h' on
+ * @report_fd and waits to die.
  * Exit 2: no socket endpoint, 3: recv failed, 4: send failed.
  */
-static int rep_server(const int *ports, int n, int dial, int gen, int hang_at,
-		      int report_fd)
+static int rep_server(const int *ports, int n, int dial, int gen, int report_fd)
 {
 	char buf[128], out[160];
 	int s = sp_peer(SOCK_REP), num, len;
@@ -84,7 +101,8 @@ static int rep_server(const int *ports, int n, int dial, int gen, int hang_at,
 			return 3;
 		}
 		buf[len] = 0;
-		if (sscanf(buf, "%*[^-]-%d", &num) == 1 && num == hang_at) {
+		if (sscanf(buf, "%*[^-]-%d", &num) == 1 && hang_round(num) &&
+		    !__atomic_exchange_n(&hang_claims[num], 1, __ATOMIC_SEQ_CST)) {
 			if (write(report_fd, "h", 1) != 1)
 				return 4;
 			for (;;)
@@ -102,7 +120,7 @@ struct server {
 };
 
 static void start_server(struct server *srv, const int *ports, int n, int dial,
-			 int gen, int hang_at, const int *keep, int nkeep)
+			 int gen, const int *keep, int nkeep)
 {
 	int p[2], i;
 
@@ -115,7 +133,7 @@ static void start_server(struct server *srv, const int *ports, int n, int dial,
 		for (i = 0; i < nkeep; i++)
 			close(keep[i]);
 		close(p[0]);
-		_exit(rep_server(ports, n, dial, gen, hang_at, p[1]));
+		_exit(rep_server(ports, n, dial, gen, p[1]));
 	}
 	close(p[1]);
 }
@@ -135,6 +153,23 @@ static int kill_server(struct server *srv)
 	tap_kill_child(srv->pid);
 	close(srv->report);
 	return 1;
+}
+
+/* Which of @n servers reported a hang within @ms; -1 if none did. */
+static int wait_hang(struct server *srv, int n, int ms)
+{
+	struct pollfd pfd[MAXSOCK];
+	unsigned char c;
+	int k;
+
+	for (k = 0; k < n; k++)
+		pfd[k] = (struct pollfd){ .fd = srv[k].report, .events = POLLIN };
+	if (poll(pfd, n, ms) < 1)
+		return -1;
+	for (k = 0; k < n; k++)
+		if ((pfd[k].revents & POLLIN) && read(srv[k].report, &c, 1) == 1 && c == 'h')
+			return k;
+	return -1;
 }
 
 /*
@@ -161,13 +196,14 @@ static void reps_killed(const char *what, int nreq, int nsrv, int rep_dials, int
 			tap_bail("REQ endpoint");
 	}
 	/*
-	 * Kill number k, at round KILL_EVERY * k + KILL_EVERY / 2, hits server
-	 * k % nsrv; for even k that server hangs on that round's request.
+	 * Kill number k comes at round KILL_EVERY * k + KILL_EVERY / 2; for even
+	 * k it hits the server that hung on that round's request, otherwise
+	 * server k % nsrv at a random moment.
 	 */
+	memset(hang_claims, 0, ROUNDS * sizeof(*hang_claims));
 	for (k = 0; k < nsrv; k++)
 		start_server(&srv[k], rep_dials ? ports : &ports[k],
-			     rep_dials ? nports : 1, rep_dials, gen++,
-			     k % 2 ? -1 : KILL_EVERY * k + KILL_EVERY / 2, req, nreq);
+			     rep_dials ? nports : 1, rep_dials, gen++, req, nreq);
 
 	for (i = 0; i < ROUNDS; i++) {
 		for (r = 0; r < nreq; r++) {
@@ -179,23 +215,21 @@ static void reps_killed(const char *what, int nreq, int nsrv, int rep_dials, int
 		if (i % KILL_EVERY == KILL_EVERY / 2) {
 			struct server *victim = &srv[kills % nsrv];
 
-			if (kills % 2 == 0) {
-				/* It hangs on this round's request, if it got one. */
-				if (sp_wait_byte(victim->report,
-						 nsrv > 1 ? 2000 : sp_wait_ms()) == 'h')
+			if (hang_round(i)) {
+				int h = wait_hang(srv, nsrv, sp_wait_ms());
+
+				if (h >= 0) {
+					victim = &srv[h];
 					hung++;
-				else
-					tap_diag("server %d did not take request %d",
-						 victim->gen, i);
+				} else {
+					tap_diag("no server hung on request %d", i);
+				}
 			} else {
 				usleep(rand() % 40000);
 			}
 			alive &= kill_server(victim);
-			/* Its successor dies at kill number kills + nsrv. */
 			start_server(victim, rep_dials ? ports : &ports[victim - srv],
-				     rep_dials ? nports : 1, rep_dials, gen++,
-				     (kills + nsrv) % 2 ? -1 : i + KILL_EVERY * nsrv,
-				     req, nreq);
+				     rep_dials ? nports : 1, rep_dials, gen++, req, nreq);
 			kills++;
 		}
 		for (r = 0; r < nreq; r++) {
@@ -393,6 +427,10 @@ int main(void)
 	tap_plan(15);
 	tap_watchdog(600);
 	srand(4);
+	hang_claims = mmap(NULL, ROUNDS * sizeof(*hang_claims), PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (hang_claims == MAP_FAILED)
+		tap_bail("mmap: %s", strerror(errno));
 
 	reps_killed("one REQ dials one REP, the REP is killed and restarted",
 		    1, 1, 0, base);
