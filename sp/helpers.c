@@ -162,9 +162,10 @@ void *sp_cb_user(struct sock *sk)
 	return __locked_read_sk_user_data_with_flags(sk, 0);
 }
 
-struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb)
+static_assert(sizeof(struct sp_rx_cb) <= sizeof_field(struct sk_buff, cb));
+
+static struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb)
 {
-	BUILD_BUG_ON(sizeof(struct sp_rx_cb) > sizeof(skb->cb));
 	return (struct sp_rx_cb *)skb->cb;
 }
 
@@ -322,35 +323,29 @@ int sp_sk_rcvbuf(const struct sock *sk)
 }
 
 /* The first queued skb, with a reference of the caller's own; NULL if none. */
+/*
+ * The first skb on the receive queue, without taking a reference: only for a
+ * reader holding the socket's reader lock, under which alone skbs leave the
+ * queue (sp_rx_unlink() and purges), so that it stays valid until that
+ * reader unlinks it.  Producers only append, under the queue's lock, which
+ * publishes the skb's contents before its address.
+ */
 struct sk_buff *sp_rx_peek(struct sock *sk)
 {
 	struct sk_buff_head *q = &sk->sk_receive_queue;
-	struct sk_buff *skb;
+	struct sk_buff *skb = READ_ONCE(q->next);
 
-	spin_lock_bh(&q->lock);
-	skb = skb_peek(q);
-	if (skb)
-		skb_get(skb);
-	spin_unlock_bh(&q->lock);
-	return skb;
+	return skb == (struct sk_buff *)q ? NULL : skb;
 }
 
 /*
- * Takes @skb, all read, off the receive queue and frees the queue's
- * reference, unless a purge took it first.
+ * Takes @skb, all read, off the receive queue and frees it (the queue's
+ * reference).  The caller holds the reader lock: @skb is the head.
  */
 void sp_rx_unlink(struct sock *sk, struct sk_buff *skb)
 {
-	struct sk_buff_head *q = &sk->sk_receive_queue;
-	bool queued;
-
-	spin_lock_bh(&q->lock);
-	queued = skb_peek(q) == skb;
-	if (queued)
-		__skb_unlink(skb, q);
-	spin_unlock_bh(&q->lock);
-	if (queued)
-		kfree_skb(skb);
+	skb_unlink(skb, &sk->sk_receive_queue);
+	kfree_skb(skb);
 }
 
 unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len)
@@ -477,21 +472,6 @@ struct sk_buff *sp_skb_next(const struct sk_buff *skb)
 void sp_skb_set_next(struct sk_buff *skb, struct sk_buff *next)
 {
 	skb->next = next;
-}
-
-unsigned char *sp_skb_data(const struct sk_buff *skb)
-{
-	return skb->data;
-}
-
-unsigned int sp_skb_len(const struct sk_buff *skb)
-{
-	return skb->len;
-}
-
-unsigned int sp_skb_headlen(const struct sk_buff *skb)
-{
-	return skb_headlen(skb);
 }
 
 void sp_sk_purge_receive_queue(struct sock *sk)

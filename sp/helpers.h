@@ -70,7 +70,6 @@ struct sp_rx_cb {
 /* The largest batch allocation: one page, skb_shared_info included. */
 #define SP_BATCH_MAX	SKB_WITH_OVERHEAD(PAGE_SIZE)
 
-struct sp_rx_cb *sp_rx_cb(struct sk_buff *skb);
 struct sk_buff *sp_batch_alloc(unsigned int size);
 unsigned int sp_skb_tailroom(const struct sk_buff *skb);
 unsigned int sp_skb_truesize(const struct sk_buff *skb);
@@ -104,10 +103,7 @@ int sp_skb_copy_to_msg(const struct sk_buff *skb, int offset,
 		       struct msghdr *msg, int len);
 struct sk_buff *sp_skb_next(const struct sk_buff *skb);
 void sp_skb_set_next(struct sk_buff *skb, struct sk_buff *next);
-unsigned char *sp_skb_data(const struct sk_buff *skb);
-unsigned int sp_skb_len(const struct sk_buff *skb);
 void sp_skb_orphan(struct sk_buff *skb);
-unsigned int sp_skb_headlen(const struct sk_buff *skb);
 void sp_sk_purge_receive_queue(struct sock *sk);
 bool sp_sk_receive_queue_empty(const struct sock *sk);
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size);

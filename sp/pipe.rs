@@ -18,7 +18,7 @@
 use crate::endpoint::Dialer;
 use crate::proto::header;
 use crate::rx::Rx;
-use crate::skb::{Skb, SkbQueue};
+use crate::skb::{len_of, Skb, SkbQueue};
 use crate::sock::{Socket, PIPE_TXQ_MAX};
 use crate::sync::{new_bh_lock, queue, BhLock, Timer};
 use crate::sys;
@@ -431,8 +431,9 @@ impl Pipe {
                 break;
             }
             // SAFETY: The skbs `iov` and `head` point into stay queued: only this function
-            // (serialised by `conn`) and teardown (which also holds `conn`) remove them. The
-            // TCP socket is locked.
+            // (serialised by `conn`) and teardown (which also holds `conn`) remove them. Only
+            // an open linear tail grows meanwhile, never one with fragments. The TCP socket is
+            // locked.
             let sent = unsafe {
                 if n > 0 {
                     // Every frame that fits, in one call: TCP fills whole segments.
@@ -441,7 +442,7 @@ impl Pipe {
                     sys::kernel_sendmsg_locked(self.tcp_sk, &mut msg, iov.as_mut_ptr(), n, bytes)
                 } else {
                     // A large message, with page fragments: on its own.
-                    let len = sys::sp_skb_len(head) as usize;
+                    let len = len_of(head);
                     let off = conn.off;
                     sys::skb_send_sock_locked(self.tcp_sk, head, off as i32, (len - off) as i32)
                 }
@@ -483,8 +484,8 @@ impl Pipe {
                 if head.is_null() {
                     break;
                 }
-                // SAFETY: A queued skb, valid (see `transmit`).
-                let left = unsafe { sys::sp_skb_len(head) } as usize - conn.off;
+                // SAFETY: A queued skb, valid (see `transmit`), and `q` is held.
+                let left = unsafe { len_of(head) } - conn.off;
                 if sent < left {
                     conn.off += sent;
                     break;

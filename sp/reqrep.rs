@@ -147,6 +147,9 @@ pub(crate) fn forget(inner: &mut Inner, keep_unsent: bool) -> bool {
 pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
     let hdr = frame::LEN_PREFIX + wire::TAG_LEN;
     let mut skb = sock.alloc_send(hdr, msg, len)?;
+    // Unread replies answer requests this one replaces. One to the old request may still
+    // be queued between here and the switch below; recv knows it by its id.
+    sock.purge_received();
     let target = {
         let mut inner = sock.inner.lock();
         if inner.closing {
@@ -160,14 +163,12 @@ pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         let head = skb.head_mut(hdr);
         head[..frame::LEN_PREFIX].copy_from_slice(&frame::encode_len(len + wire::TAG_LEN));
         head[frame::LEN_PREFIX..].copy_from_slice(&wire::request_tag(id));
-        // A new request cancels the old one and any unread reply to it.
+        // A new request cancels the old one.
         req.state = ReqState::Waiting(Pending {
             id,
             skb,
             pipe: None,
         });
-        // SAFETY: `sk` is valid; the queue has its own lock.
-        unsafe { sys::sp_sk_purge_receive_queue(sock.sk()) };
         sock.resend_timer.arm_ms(resend_ivl);
         dispatch(&mut inner)
     };

@@ -61,6 +61,8 @@ pub(crate) struct Rx {
     pending: usize,
     /// This read stopped: the receive buffer is full, or the pipe died.
     stopped: bool,
+    /// What the receive buffer had room for when this read last looked.
+    room: usize,
 }
 
 /// A message in a received skb, for recvmsg.
@@ -85,12 +87,14 @@ impl Rx {
             done: SkbQueue::new(),
             pending: 0,
             stopped: false,
+            room: 0,
         }
     }
 
     /// Starts a read: the pipe may go on unless it is dead.
     pub(crate) fn start(&mut self) {
         self.stopped = false;
+        self.room = 0;
     }
 
     /// `tcp_read_sock()`'s actor: takes what it can of the `len` bytes at `off` in `skb` and
@@ -154,15 +158,30 @@ impl Rx {
 
     /// Whether the SP socket has no room for another message; if so the pipe is paused, so
     /// that recv resumes it. Checked again after pausing: recv may have made room meanwhile.
-    fn full(&self, pipe: &Pipe) -> bool {
+    ///
+    /// The socket is looked at only once what this read collected passes the room it had at
+    /// the last look: other pipes' reads may fill it meanwhile, by at most what each collects
+    /// in one read, so the buffer overshoots by at most one read per CPU.
+    fn full(&mut self, pipe: &Pipe) -> bool {
+        if self.pending < self.room {
+            return false;
+        }
         let sock = pipe.sock();
-        let over = || !sock.closing() && sock.rmem() + self.pending >= sock.rcvbuf();
-        if !over() {
+        let room = || {
+            if sock.closing() {
+                usize::MAX
+            } else {
+                sock.rcvbuf().saturating_sub(sock.rmem())
+            }
+        };
+        self.room = room();
+        if self.pending < self.room {
             return false;
         }
         pipe.set_rx_paused(true);
         sock.rx_paused.store(true, Ordering::SeqCst);
-        if over() {
+        self.room = room();
+        if self.pending >= self.room {
             return true;
         }
         pipe.set_rx_paused(false);

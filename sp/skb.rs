@@ -49,7 +49,7 @@ impl Skb {
     /// Total length, linear part and fragments.
     pub(crate) fn len(&self) -> usize {
         // SAFETY: `self` owns a valid skb.
-        unsafe { sys::sp_skb_len(self.as_ptr()) as usize }
+        unsafe { len_of(self.as_ptr()) }
     }
 
     /// The first `n` bytes of the linear part, for writing framing in front of a payload.
@@ -59,7 +59,7 @@ impl Skb {
     pub(crate) fn head_mut(&mut self, n: usize) -> &mut [u8] {
         // SAFETY: The skb was built with `n` linear bytes reserved for framing and is not
         // shared, so the bytes are valid and ours to write for the borrow of `self`.
-        unsafe { core::slice::from_raw_parts_mut(sys::sp_skb_data(self.as_ptr()), n) }
+        unsafe { core::slice::from_raw_parts_mut((*self.as_ptr()).data, n) }
     }
 
     /// Copies `out.len()` bytes at `offset`, wherever they live in the skb.
@@ -106,10 +106,7 @@ impl Skb {
     pub(crate) fn linear(&self) -> &[u8] {
         // SAFETY: The linear part is `headlen` bytes at `data`, valid while we hold the skb;
         // nobody writes queued skbs' data.
-        unsafe {
-            let p = self.as_ptr();
-            core::slice::from_raw_parts(sys::sp_skb_data(p), sys::sp_skb_headlen(p) as usize)
-        }
+        unsafe { core::slice::from_raw_parts((*self.as_ptr()).data, headlen_of(self.as_ptr())) }
     }
 
     /// The linear data, for writing. Only for skbs nobody else references.
@@ -117,7 +114,7 @@ impl Skb {
         // SAFETY: The linear part is `headlen` bytes at `data`; the skb is ours alone.
         unsafe {
             let p = self.as_ptr();
-            core::slice::from_raw_parts_mut(sys::sp_skb_data(p), sys::sp_skb_headlen(p) as usize)
+            core::slice::from_raw_parts_mut((*p).data, headlen_of(p))
         }
     }
 
@@ -129,9 +126,14 @@ impl Skb {
 
     /// The receive-side description in the control block (`struct sp_rx_cb`).
     pub(crate) fn rx_cb(&self) -> sys::sp_rx_cb {
-        // SAFETY: The control block of a received skb holds an `sp_rx_cb`, written only by
-        // `set_rx_cb`, whose callers exclude concurrent writers.
-        unsafe { *sys::sp_rx_cb(self.as_ptr()) }
+        // SAFETY: The control block of a received skb holds an `sp_rx_cb` (it fits: the C
+        // side asserts so), written only by `set_rx_cb`, whose callers exclude concurrent
+        // writers.
+        unsafe {
+            core::ptr::addr_of!((*self.as_ptr()).cb)
+                .cast::<sys::sp_rx_cb>()
+                .read_unaligned()
+        }
     }
 
     /// Writes the receive-side description.
@@ -141,8 +143,12 @@ impl Skb {
     /// Nobody may read or write the control block meanwhile: the skb is not queued yet, or the
     /// caller holds the socket's reader lock.
     pub(crate) unsafe fn set_rx_cb(&self, cb: sys::sp_rx_cb) {
-        // SAFETY: See above.
-        unsafe { *sys::sp_rx_cb(self.as_ptr()) = cb }
+        // SAFETY: See above, and `rx_cb`.
+        unsafe {
+            core::ptr::addr_of_mut!((*self.as_ptr()).cb)
+                .cast::<sys::sp_rx_cb>()
+                .write_unaligned(cb)
+        }
     }
 
     /// A clone sharing the payload (`GFP_ATOMIC`: used under spinlocks).
@@ -157,6 +163,27 @@ impl Drop for Skb {
         // SAFETY: We own one reference.
         unsafe { sys::sp_kfree_skb(self.as_ptr()) }
     }
+}
+
+/// The length of the skb at `p`, linear part and fragments.
+///
+/// # Safety
+///
+/// `p` must be a valid skb whose length nobody changes meanwhile (ours, or queued and read
+/// under the lock that appending to it takes).
+pub(crate) unsafe fn len_of(p: *const sys::sk_buff) -> usize {
+    // SAFETY: See above.
+    unsafe { (*p).len as usize }
+}
+
+/// The length of the linear part of the skb at `p`.
+///
+/// # Safety
+///
+/// As for [`len_of`].
+unsafe fn headlen_of(p: *const sys::sk_buff) -> usize {
+    // SAFETY: See above.
+    unsafe { ((*p).len - (*p).data_len) as usize }
 }
 
 /// Copies `out.len()` bytes at `offset` of `skb` (ours or one TCP lent us), wherever they
@@ -275,14 +302,15 @@ impl SkbQueue {
         let mut p = self.head;
         while !p.is_null() && n < iov.len() {
             // SAFETY: `p` is a valid skb owned by the queue.
-            let (len, head) = unsafe { (sys::sp_skb_len(p), sys::sp_skb_headlen(p)) };
-            if len != head || off >= head as usize || (n > 0 && bytes + len as usize > max) {
+            // SAFETY: `p` is a valid skb owned by the queue.
+            let (len, head) = unsafe { (len_of(p), headlen_of(p)) };
+            if len != head || off >= head || (n > 0 && bytes + len > max) {
                 break;
             }
             let Some(slot) = iov.get_mut(n) else { break };
             // SAFETY: As above; `off` is within the linear data.
-            slot.iov_base = unsafe { sys::sp_skb_data(p).add(off) }.cast();
-            slot.iov_len = head as usize - off;
+            slot.iov_base = unsafe { (*p).data.add(off) }.cast();
+            slot.iov_len = head - off;
             bytes += slot.iov_len;
             n += 1;
             off = 0;

@@ -26,6 +26,7 @@ use crate::rx;
 use crate::skb::{Skb, SkbQueue};
 use crate::sync::{new_bh_lock, queue, BhLock, Timer};
 use crate::{endpoint::Endpoint, pubsub, reqrep, sys};
+use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
@@ -440,6 +441,14 @@ impl Socket {
         Ok(())
     }
 
+    /// Drops every received message not yet read.
+    pub(crate) fn purge_received(&self) {
+        let _reader = self.reader.lock();
+        // SAFETY: `sk` is valid; skbs leave the receive queue only under `reader`, which we
+        // hold (see `sp_rx_peek`).
+        unsafe { sys::sp_sk_purge_receive_queue(self.sk) };
+    }
+
     /// recvmsg(): one call, one whole message.
     pub(crate) fn recvmsg(&self, msg: *mut sys::msghdr, size: usize, flags: i32) -> Result<usize> {
         let uflags = flags as u32;
@@ -452,8 +461,10 @@ impl Socket {
                 reqrep::req_may_recv(self)?;
             }
             let reader = self.reader.lock();
-            // SAFETY: `sk` is valid; a reference of our own or NULL.
-            let Some(skb) = (unsafe { Skb::from_raw(sys::sp_rx_peek(self.sk)) }) else {
+            // SAFETY: `sk` is valid. The head skb (or NULL) stays queued, and so valid, while
+            // we hold `reader`; the queue keeps its reference.
+            let head = unsafe { Skb::from_raw(sys::sp_rx_peek(self.sk)) }.map(ManuallyDrop::new);
+            let Some(skb) = head else {
                 drop(reader);
                 // Waits (per SO_RCVTIMEO, MSG_DONTWAIT and signals) until something is
                 // queued, taking nothing: messages are taken one by one under `reader`.
@@ -468,7 +479,7 @@ impl Socket {
                 continue;
             };
             let Some(rec) = rx::next_record(&skb) else {
-                // SAFETY: `sk` is valid; `skb` was queued on it.
+                // SAFETY: `sk` is valid; `skb` is its head, which we hold `reader` for.
                 unsafe { sys::sp_rx_unlink(self.sk, skb.as_ptr()) };
                 continue;
             };
@@ -501,9 +512,8 @@ impl Socket {
             // A stale or malformed message is dropped even by a peek.
             // SAFETY: We hold `reader`.
             if (!peek || body.is_none()) && !unsafe { rx::consume(&skb, &rec) } {
-                // SAFETY: `sk` is valid; `skb` was queued on it.
+                // SAFETY: As above.
                 unsafe { sys::sp_rx_unlink(self.sk, skb.as_ptr()) };
-                drop(skb);
                 drop(reader);
                 self.resume();
             }
