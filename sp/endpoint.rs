@@ -192,11 +192,14 @@ impl WorkItem for Listener {
 }
 
 unsafe extern "C" fn listener_data_ready(sk: *mut sys::sock) {
-    // SAFETY: Called by TCP with a valid `sk`; the user data, if any, is a live listener
-    // (detached under the write lock before it goes).
+    // SAFETY: Called by TCP with a valid `sk`. While this is its `sk_data_ready`, the user
+    // data is a live listener (detached under the write lock before it goes); an accepted
+    // clone inherits the callback, not the user data, and `sp_cb_user` sees when it has
+    // passed to a pipe.
     unsafe {
         sys::sp_cb_read_lock(sk);
-        if let Some(l) = sys::sp_cb_user(sk).cast::<Listener>().as_ref() {
+        let user = sys::sp_cb_user(sk, sys::SP_CB_DATA_READY as i32, Some(listener_data_ready));
+        if let Some(l) = user.cast::<Listener>().as_ref() {
             let arc: Arc<Listener> = ArcBorrow::from_raw(l).into();
             let _ = queue().enqueue(arc);
         }
@@ -389,7 +392,12 @@ unsafe extern "C" fn dialer_state_change(sk: *mut sys::sock) {
     // SAFETY: As for `listener_data_ready`.
     unsafe {
         sys::sp_cb_read_lock(sk);
-        if let Some(d) = sys::sp_cb_user(sk).cast::<Dialer>().as_ref() {
+        let user = sys::sp_cb_user(
+            sk,
+            sys::SP_CB_STATE_CHANGE as i32,
+            Some(dialer_state_change),
+        );
+        if let Some(d) = user.cast::<Dialer>().as_ref() {
             let arc: Arc<Dialer> = ArcBorrow::from_raw(d).into();
             let _ = queue().enqueue(arc);
         }

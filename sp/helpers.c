@@ -157,8 +157,31 @@ void sp_cb_read_unlock(struct sock *sk)
 	read_unlock_bh(&sk->sk_callback_lock);
 }
 
-void *sp_cb_user(struct sock *sk)
+/*
+ * The user data of @sk, for our callback @fn that TCP called as @sk's @which
+ * (SP_CB_*): NULL if @fn is no longer that callback.  TCP loads the callback
+ * pointer before our callback takes sk_callback_lock, so a call can arrive
+ * after the socket passed to another owner whose user data is of another
+ * type: a dialer's socket to its pipe, or a listener's accepted clone, which
+ * inherits the listener's sk_data_ready, to a pipe.  Under the lock.
+ */
+void *sp_cb_user(struct sock *sk, int which, void (*fn)(struct sock *sk))
 {
+	void (*cur)(struct sock *sk);
+
+	switch (which) {
+	case SP_CB_DATA_READY:
+		cur = sk->sk_data_ready;
+		break;
+	case SP_CB_WRITE_SPACE:
+		cur = sk->sk_write_space;
+		break;
+	default:
+		cur = sk->sk_state_change;
+		break;
+	}
+	if (cur != fn)
+		return NULL;
 	return __locked_read_sk_user_data_with_flags(sk, 0);
 }
 

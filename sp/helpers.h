@@ -50,7 +50,10 @@ void sp_cb_attach_nocopy(struct sock *sk, void *user, struct sp_saved_cbs *saved
 void sp_cb_detach(struct sock *sk, const struct sp_saved_cbs *saved);
 void sp_cb_read_lock(struct sock *sk);
 void sp_cb_read_unlock(struct sock *sk);
-void *sp_cb_user(struct sock *sk);
+#define SP_CB_DATA_READY	0
+#define SP_CB_WRITE_SPACE	1
+#define SP_CB_STATE_CHANGE	2
+void *sp_cb_user(struct sock *sk, int which, void (*fn)(struct sock *sk));
 
 /*
  * What a received skb's control block says, for recvmsg().  A batch holds

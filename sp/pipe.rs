@@ -579,22 +579,31 @@ impl WorkItem<2> for Pipe {
     }
 }
 
-/// The pipe attached to a TCP socket, under `sk_callback_lock`.
+/// The pipe attached to a TCP socket, under `sk_callback_lock`, for callback `f` called as
+/// the socket's `which` (`SP_CB_*`); `None` once `f` is not that callback any more.
 ///
 /// # Safety
 ///
-/// `sk` must be a TCP socket with our callbacks, and the caller must hold its callback lock.
-unsafe fn pipe_of<'a>(sk: *mut sys::sock) -> Option<&'a Pipe> {
-    // SAFETY: The user data is a `Pipe` kept alive until the callbacks are detached, which
-    // takes the callback lock for writing.
-    unsafe { sys::sp_cb_user(sk).cast::<Pipe>().as_ref() }
+/// `sk` must be a valid TCP socket, and the caller must hold its callback lock.
+unsafe fn pipe_of<'a>(
+    sk: *mut sys::sock,
+    which: u32,
+    f: unsafe extern "C" fn(*mut sys::sock),
+) -> Option<&'a Pipe> {
+    // SAFETY: While `f` is the callback, the user data is the `Pipe` that attached it, kept
+    // alive until the callbacks are detached, which takes the callback lock for writing.
+    unsafe {
+        sys::sp_cb_user(sk, which as i32, Some(f))
+            .cast::<Pipe>()
+            .as_ref()
+    }
 }
 
 unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
     // SAFETY: Called by TCP with a valid `sk`.
     unsafe {
         sys::sp_cb_read_lock(sk);
-        if let Some(p) = pipe_of(sk) {
+        if let Some(p) = pipe_of(sk, sys::SP_CB_DATA_READY, tcp_data_ready) {
             // TCP calls this in its receive softirq with the socket's spinlock held, or
             // from `release_sock()` in the owner's context: either way the socket is ours.
             p.read();
@@ -607,7 +616,7 @@ unsafe extern "C" fn tcp_write_space(sk: *mut sys::sock) {
     // SAFETY: As for `tcp_data_ready`.
     unsafe {
         sys::sp_cb_read_lock(sk);
-        if let Some(p) = pipe_of(sk) {
+        if let Some(p) = pipe_of(sk, sys::SP_CB_WRITE_SPACE, tcp_write_space) {
             if p.tx_len() > 0 {
                 let arc: Arc<Pipe> = ArcBorrow::from_raw(p).into();
                 let _ = queue().enqueue::<Arc<Pipe>, 0>(arc);
@@ -621,7 +630,7 @@ unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
     // SAFETY: As for `tcp_data_ready`.
     unsafe {
         sys::sp_cb_read_lock(sk);
-        if let Some(p) = pipe_of(sk) {
+        if let Some(p) = pipe_of(sk, sys::SP_CB_STATE_CHANGE, tcp_state_change) {
             let state = sys::sp_sk_state(sk) as u32;
             // FIN_WAIT1: our own shutdown; FIN_WAIT2 follows when the peer acked it all.
             let flushing = state == sys::TCP_FIN_WAIT1 && p.fin.load(Ordering::Acquire);
