@@ -376,6 +376,11 @@ unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len)
 	return skb_put(skb, len);
 }
 
+struct sk_buff *sp_skb_get(struct sk_buff *skb)
+{
+	return skb_get(skb);
+}
+
 void sp_kfree_skb(struct sk_buff *skb)
 {
 	kfree_skb(skb);

@@ -89,6 +89,7 @@ struct sk_buff *sp_rx_peek(struct sock *sk);
 void sp_rx_unlink(struct sock *sk, struct sk_buff *skb);
 
 unsigned char *sp_skb_put(struct sk_buff *skb, unsigned int len);
+struct sk_buff *sp_skb_get(struct sk_buff *skb);
 void sp_kfree_skb(struct sk_buff *skb);
 struct sk_buff *sp_alloc_skb(unsigned int len);
 

@@ -276,6 +276,61 @@ impl Pipe {
         self.q.lock().tx.push(skb);
     }
 
+    /// Sends one framed message from the caller's own system call: straight to TCP if
+    /// nothing is queued before it (no skb at all when TCP takes it whole), else after what
+    /// is. What TCP does not take is queued for the worker. Process context.
+    pub(crate) fn send_frame(&self, frame: &[u8]) -> Result {
+        let conn = self.conn.lock();
+        if conn.tcp.is_null() {
+            // Closed: lost with the connection, as anything queued would be.
+            return Ok(());
+        }
+        if !self.q.lock().tx.is_empty() {
+            drop(conn);
+            let mut skb = Skb::alloc_batch(frame.len()).ok_or(ENOMEM)?;
+            skb.put(frame.len()).ok_or(ENOMEM)?.copy_from_slice(frame);
+            self.push(skb);
+            self.transmit();
+            return Ok(());
+        }
+        let mut iov = sys::kvec {
+            iov_base: frame.as_ptr() as *mut _,
+            iov_len: frame.len(),
+        };
+        let mut msg: sys::msghdr = Default::default();
+        msg.msg_flags = sys::MSG_DONTWAIT;
+        // SAFETY: `tcp_sk` is valid while `conn.tcp` is set, which we hold; `iov` and `msg`
+        // live across the call.
+        let sent = unsafe {
+            sys::sp_lock_sock(self.tcp_sk);
+            let sent = sys::kernel_sendmsg_locked(self.tcp_sk, &mut msg, &mut iov, 1, frame.len());
+            sys::release_sock(self.tcp_sk);
+            sent
+        };
+        if sent < 0 && sent != -(sys::EAGAIN as i32) {
+            drop(conn);
+            self.kill();
+            return Ok(());
+        }
+        let rest = frame.get(sent.max(0) as usize..).unwrap_or_default();
+        if !rest.is_empty() {
+            // TCP is full. The rest goes first: with `conn` held nothing else was sent, so
+            // frames queued meanwhile are still whole. `sk_write_space` brings the worker.
+            let Some(mut skb) = Skb::alloc_batch(rest.len()) else {
+                // Part of a frame is out: the stream cannot go on.
+                drop(conn);
+                self.kill();
+                return Err(ENOMEM);
+            };
+            if let Some(dst) = skb.put(rest.len()) {
+                dst.copy_from_slice(rest);
+            }
+            self.q.lock().tx.push_front(skb);
+            self.tx_due.store(true, Ordering::Release);
+        }
+        Ok(())
+    }
+
     /// Has the workqueue transmit what is queued, unless it is due to already. Any context;
     /// call after queueing.
     ///

@@ -18,7 +18,7 @@ use crate::pipe::{Pipe, PipeState};
 use crate::proto::frame;
 use crate::proto::topic::{self, Step, Store, TopicError, Topics};
 use crate::skb::Skb;
-use crate::sock::{errno, Inner, Pattern, Socket};
+use crate::sock::{errno, Inner, Pattern, Socket, SMALL_SEND};
 use crate::sys;
 use kernel::prelude::*;
 
@@ -105,12 +105,10 @@ pub(crate) fn set_subscription(sock: &Socket, prefix: &[u8], add: bool) -> Resul
 /// The longest prefix SP_SUBSCRIBE takes.
 pub(crate) const MAX_PREFIX: usize = topic::MAX_PREFIX;
 
-/// Messages up to this size are copied into each subscriber's queue, packed with others
-/// into shared buffers; larger ones are queued as one skb, cloned per subscriber.
-const SMALL: usize = 1024;
-
-/// The size of [`Socket::staging`]: a small message, framed.
-pub(crate) const STAGING: usize = frame::LEN_PREFIX + SMALL;
+/// The size of a PUB's [`Socket::staging`]: a small message, framed. Small messages are
+/// copied into each subscriber's queue, packed with others into shared buffers; larger ones
+/// are queued as one skb, cloned per subscriber.
+pub(crate) const STAGING: usize = frame::LEN_PREFIX + SMALL_SEND;
 
 /// PUB send: a copy to every ready subscriber that has room, never blocking.
 ///
@@ -124,7 +122,7 @@ pub(crate) fn pub_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
     // SAFETY: The socket core passes a valid msghdr.
     let more = unsafe { (*msg).msg_flags } & (sys::MSG_MORE | sys::MSG_BATCH) != 0;
     let hdr = frame::LEN_PREFIX;
-    if len <= SMALL {
+    if len <= SMALL_SEND {
         let mut staging = sock.staging.lock();
         let frame = staging.get_mut(..hdr + len).ok_or(EINVAL)?;
         frame[..hdr].copy_from_slice(&frame::encode_len(len));

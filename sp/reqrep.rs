@@ -17,7 +17,7 @@
 use crate::pipe::{Pipe, PipeState};
 use crate::proto::{balance, frame, reqrep as wire};
 use crate::skb::Skb;
-use crate::sock::{errno, Inner, Pattern, Socket, ESTATE, PIPE_TXQ_MAX};
+use crate::sock::{errno, Inner, Pattern, Socket, ESTATE, PIPE_TXQ_MAX, SMALL_SEND};
 use crate::sync::Timer;
 use crate::sys;
 use kernel::prelude::*;
@@ -30,6 +30,8 @@ struct Pending {
     skb: Skb,
     /// The pipe the last copy went out on.
     pipe: Option<u32>,
+    /// When (jiffies) to send it again if no reply came.
+    due: usize,
 }
 
 enum ReqState {
@@ -73,6 +75,15 @@ pub(crate) struct Rep {
 /// priority first, idle before busy, round-robin (`proto::balance`). Returns the pipe to
 /// transmit on.
 fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
+    let (pipe, copy) = choose(inner, Skb::clone_atomic)?;
+    pipe.push(copy);
+    Some(pipe)
+}
+
+/// REQ: picks the pipe for the pending request's next copy (see [`dispatch`]) and makes
+/// the copy with `copy`; `None` if no pipe can take it, or no copy could be made (the resend
+/// timer tries again).
+fn choose(inner: &mut Inner, copy: impl FnOnce(&Skb) -> Option<Skb>) -> Option<(Arc<Pipe>, Skb)> {
     let Inner {
         pipes, rr, pattern, ..
     } = inner;
@@ -98,11 +109,9 @@ fn dispatch(inner: &mut Inner) -> Option<Arc<Pipe>> {
     let i = choice?;
     *rr = i + 1;
     let pipe = pipes.get(i)?;
-    // No memory now: the resend timer tries again.
-    let copy = pending.skb.clone_atomic()?;
+    let copy = copy(&pending.skb)?;
     pending.pipe = Some(pipe.id);
-    pipe.push(copy);
-    Some(pipe.clone())
+    Some((pipe.clone(), copy))
 }
 
 /// A pipe became ready: a request waiting for one goes out on it.
@@ -155,7 +164,7 @@ pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
         if inner.closing {
             return Err(errno(sys::EPIPE));
         }
-        let resend_ivl = inner.opts.resend_ivl;
+        let due = deadline(inner.opts.resend_ivl);
         let Pattern::Req(req) = &mut inner.pattern else {
             return Err(EINVAL);
         };
@@ -168,18 +177,46 @@ pub(crate) fn req_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
             id,
             skb,
             pipe: None,
+            due,
         });
-        sock.resend_timer.arm_ms(resend_ivl);
-        dispatch(&mut inner)
+        // Left running when the reply comes: a timer that fires early is armed again for
+        // the request then outstanding, if any (see `resend`).
+        sock.resend_timer.arm_by(due);
+        if len <= SMALL_SEND {
+            // Written straight from the pending request (see below).
+            choose(&mut inner, |skb| Some(skb.share())).map(|(p, skb)| (p, Some(skb)))
+        } else {
+            dispatch(&mut inner).map(|p| (p, None))
+        }
     };
-    if let Some(p) = target {
-        p.transmit();
+    match target {
+        // A small request is linear: its bytes go to TCP from our own reference to it,
+        // without a clone or a trip through the pipe's queue.
+        Some((p, Some(skb))) if skb.len() == skb.linear().len() => p.send_frame(skb.linear())?,
+        Some((p, Some(skb))) => {
+            if let Some(copy) = skb.clone_atomic() {
+                p.push(copy);
+                p.transmit();
+            }
+        }
+        Some((p, None)) => p.transmit(),
+        None => {}
     }
     Ok(len)
 }
 
+/// Room in front of a small reply in [`Socket::staging`]: its length prefix and the longest
+/// backtrace.
+const REP_HEAD: usize = frame::LEN_PREFIX + wire::TAG_LEN * wire::MAX_HOPS;
+
+/// The size of a REP's [`Socket::staging`].
+pub(crate) const REP_STAGING: usize = REP_HEAD + SMALL_SEND;
+
 /// REP send: the reply to the request last received, back where it came from.
 pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
+    if len <= SMALL_SEND {
+        return rep_send_small(sock, msg, len);
+    }
     let cap = sock.sndbuf();
     let bt_len = {
         let mut inner = sock.inner.lock();
@@ -239,19 +276,48 @@ pub(crate) fn rep_send(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Resu
     Ok(len)
 }
 
+/// REP send of a small reply: framed in the staging buffer and written to TCP at once from
+/// the sender's call, without an skb unless TCP cannot take it all.
+fn rep_send_small(sock: &Socket, msg: *mut sys::msghdr, len: usize) -> Result<usize> {
+    let mut staging = sock.staging.lock();
+    let buf = staging.get_mut(..REP_HEAD + len).ok_or(EINVAL)?;
+    Socket::copy_from_msg(&mut buf[REP_HEAD..], msg)?;
+    let cap = sock.sndbuf();
+    let (pipe, start) = {
+        let mut inner = sock.inner.lock();
+        let Inner {
+            pattern,
+            pipes,
+            drops,
+            ..
+        } = &mut *inner;
+        let Pattern::Rep(rep) = pattern else {
+            return Err(EINVAL);
+        };
+        let owed = rep.owed.take().ok_or(errno(ESTATE))?;
+        let Some(p) = pipes.iter().find(|p| p.id == owed.pipe && routable(p, cap)) else {
+            // A peer that is gone or does not read never makes a REP block.
+            *drops += 1;
+            return Ok(len);
+        };
+        let bt = owed.bt.as_bytes();
+        let start = REP_HEAD - bt.len() - frame::LEN_PREFIX;
+        let head = &mut buf[start..REP_HEAD];
+        head[..frame::LEN_PREFIX].copy_from_slice(&frame::encode_len(bt.len() + len));
+        head[frame::LEN_PREFIX..].copy_from_slice(bt);
+        (p.clone(), start)
+    };
+    pipe.send_frame(&buf[start..])?;
+    Ok(len)
+}
+
 /// REP: whether a reply can go on `p`: ready, and its queue not full.
 fn routable(p: &Pipe, cap: usize) -> bool {
     p.state() == PipeState::Ready && p.tx_room(PIPE_TXQ_MAX, cap)
 }
 
 /// REQ, softirq: is this the reply to the request outstanding? If so the request is answered.
-pub(crate) fn req_accept(
-    sock: &Socket,
-    inner: &mut Inner,
-    skb: &Skb,
-    off: usize,
-    len: usize,
-) -> bool {
+pub(crate) fn req_accept(inner: &mut Inner, skb: &Skb, off: usize, len: usize) -> bool {
     let mut tag = [0u8; wire::TAG_LEN];
     if len < tag.len() || !skb.copy_bits(off, &mut tag) {
         return false;
@@ -267,7 +333,6 @@ pub(crate) fn req_accept(
         return false;
     }
     req.state = ReqState::Answered(id);
-    sock.resend_timer.cancel();
     true
 }
 
@@ -309,7 +374,6 @@ pub(crate) fn req_received(sock: &Socket, skb: &Skb, off: usize, peek: bool) -> 
     }
     if !peek {
         req.state = ReqState::Idle;
-        sock.resend_timer.cancel();
     }
     Some(wire::TAG_LEN)
 }
@@ -352,24 +416,39 @@ pub(crate) fn rep_owes(inner: &Inner) -> bool {
     matches!(&inner.pattern, Pattern::Rep(Rep { owed: Some(_) }))
 }
 
-/// The resend interval elapsed without a reply.
+/// The jiffies `ms` milliseconds from now.
+fn deadline(ms: u32) -> usize {
+    // SAFETY: Plain conversion and read of the clock.
+    unsafe { sys::sp_jiffies().wrapping_add(sys::__msecs_to_jiffies(ms)) }
+}
+
+/// The resend timer fired: the request outstanding, if its time came without a reply, goes
+/// out again; if it is younger, the timer waits for its time.
 fn resend(sock: &Socket) {
     let mut inner = sock.inner.lock();
-    if inner.closing
-        || !matches!(
-            &inner.pattern,
-            Pattern::Req(Req {
-                state: ReqState::Waiting(_),
-                ..
-            })
-        )
-    {
+    let ivl = inner.opts.resend_ivl;
+    let Pattern::Req(Req {
+        state: ReqState::Waiting(pending),
+        ..
+    }) = &mut inner.pattern
+    else {
+        return;
+    };
+    // SAFETY: Plain read of the clock.
+    let now = unsafe { sys::sp_jiffies() };
+    // Compared as jiffies are, across wrap-around.
+    if (now.wrapping_sub(pending.due) as isize) < 0 {
+        sock.resend_timer.arm_by(pending.due);
+        return;
+    }
+    pending.due = deadline(ivl);
+    sock.resend_timer.arm_by(pending.due);
+    if inner.closing {
         return;
     }
     if let Some(p) = dispatch(&mut inner) {
         p.kick();
     }
-    sock.resend_timer.arm_ms(inner.opts.resend_ivl);
 }
 
 /// The REQ resend timer (softirq).

@@ -151,6 +151,13 @@ impl Skb {
         }
     }
 
+    /// Another reference to the same skb, only for reading it: never to be changed or
+    /// queued (a queue links its skbs through them).
+    pub(crate) fn share(&self) -> Self {
+        // SAFETY: `self` is valid; `skb_get` takes a reference and returns the same skb.
+        Self(unsafe { NonNull::new_unchecked(sys::sp_skb_get(self.as_ptr())) })
+    }
+
     /// A clone sharing the payload (`GFP_ATOMIC`: used under spinlocks).
     pub(crate) fn clone_atomic(&self) -> Option<Self> {
         // SAFETY: `self` is valid; `skb_clone` returns a new reference or NULL.
@@ -260,6 +267,21 @@ impl SkbQueue {
         self.tail = p;
         self.len += 1;
         self.open = false;
+    }
+
+    /// Puts `skb` first.
+    pub(crate) fn push_front(&mut self, skb: Skb) {
+        let was_empty = self.head.is_null();
+        self.bytes += skb.len();
+        let p = skb.into_raw();
+        // SAFETY: `p` is owned by the queue from here on; `head` is valid or null.
+        unsafe { sys::sp_skb_set_next(p, self.head) };
+        self.head = p;
+        if was_empty {
+            self.tail = p;
+            self.open = false;
+        }
+        self.len += 1;
     }
 
     /// Appends `skb`, a linear skb nobody else references, left open for [`SkbQueue::append`].

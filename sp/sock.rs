@@ -47,6 +47,10 @@ pub(crate) const ESTATE: u32 = sys::EPROTO;
 /// take the whole send buffer.
 pub(crate) const PIPE_TXQ_MAX: usize = 1024;
 
+/// Messages up to this size are sent through [`Socket::staging`] (PUB and REP), without an
+/// skb of their own.
+pub(crate) const SMALL_SEND: usize = 1024;
+
 /// How long close() keeps delivering when SO_LINGER is off.
 const LINGER_DEFAULT_MS: u32 = sys::SP_LINGER_DEFAULT * 1000;
 
@@ -149,7 +153,8 @@ pub(crate) struct Socket {
     /// Serialises readers: each takes the next message from the head of the receive queue.
     #[pin]
     reader: Mutex<()>,
-    /// PUB: a small message is framed here, then copied to each subscriber's queue.
+    /// PUB and REP: a small message is framed here, then copied to each subscriber's queue
+    /// (PUB) or written to TCP (REP).
     #[pin]
     pub(crate) staging: Mutex<KVec<u8>>,
     /// [`Socket::finish`] ran.
@@ -184,6 +189,7 @@ impl Socket {
         };
         let staging = match kind {
             Kind::Pub => KVec::from_elem(0, pubsub::STAGING, GFP_KERNEL)?,
+            Kind::Rep => KVec::from_elem(0, reqrep::REP_STAGING, GFP_KERNEL)?,
             _ => KVec::new(),
         };
         let sock = Arc::pin_init(
@@ -384,7 +390,7 @@ impl Socket {
     /// Whether the user gets a message that arrived (under `inner`).
     fn accept(&self, inner: &mut Inner, skb: &Skb, rec: &rx::Record) -> bool {
         match self.kind {
-            Kind::Req => reqrep::req_accept(self, inner, skb, rec.off, rec.len),
+            Kind::Req => reqrep::req_accept(inner, skb, rec.off, rec.len),
             // Malformed or looping requests are dropped, as nng does.
             Kind::Rep => reqrep::rep_acceptable(skb, rec.off, rec.len),
             // A PUB never reads payload from subscribers.
