@@ -489,6 +489,10 @@ void sp_skb_orphan(struct sk_buff *skb)
 int sp_skb_copy_to_msg(const struct sk_buff *skb, int offset,
 		       struct msghdr *msg, int len)
 {
+	/* A record of a batch: linear, copied without walking the skb. */
+	if (offset + len <= skb_headlen(skb))
+		return copy_to_iter(skb->data + offset, len, &msg->msg_iter) == len ?
+			0 : -EFAULT;
 	return skb_copy_datagram_msg(skb, offset, msg, len);
 }
 

@@ -399,8 +399,14 @@ impl Socket {
         }
     }
 
-    /// Lets pipes that stopped on a full receive buffer read again; after recv freed room.
+    /// Lets pipes that stopped on a full receive buffer read again, once recv has emptied
+    /// it to half: each read then takes a good part of what TCP holds, rather than a batch
+    /// per message consumed. (It always comes: a pipe stops only on a full buffer, and recv
+    /// calls this after each skb it empties.)
     fn resume(&self) {
+        if !self.rx_paused.load(Ordering::SeqCst) || self.rmem() > self.rcvbuf() / 2 {
+            return;
+        }
         if !self.rx_paused.swap(false, Ordering::SeqCst) {
             return;
         }
