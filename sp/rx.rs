@@ -113,10 +113,25 @@ impl Rx {
                 self.stopped = true;
                 break;
             }
-            match self.dec.need() {
-                Need::Prefix(n) if n == LEN_PREFIX && self.full(pipe) => {
+            if self.dec.need() == Need::Prefix(LEN_PREFIX) {
+                // Between messages.
+                if self.full(pipe) {
                     self.stopped = true;
+                    break;
                 }
+                match self.whole(pipe, &mut src, off + pos) {
+                    Some(Some(k)) => {
+                        pos += k;
+                        continue;
+                    }
+                    Some(None) => {
+                        self.fail(pipe);
+                        break;
+                    }
+                    None => {}
+                }
+            }
+            match self.dec.need() {
                 Need::Header(n) | Need::Prefix(n) => {
                     let k = n.min(len - pos);
                     let buf = &mut self.dec.prefix_buf()[..k];
@@ -194,6 +209,40 @@ impl Rx {
         pipe.kill();
     }
 
+    /// At a message boundary, takes a whole small message that lies in one piece at `at`
+    /// (the common case) as a record at once. `None`: not so, go byte-wise; `Some(None)`:
+    /// out of memory; else the stream bytes it took.
+    fn whole(&mut self, pipe: &Pipe, src: &mut Source<'_>, at: usize) -> Option<Option<usize>> {
+        if pipe.sock().kind == Kind::Pub {
+            return None;
+        }
+        let payload = self.dec.whole(src.rest(at)?)?;
+        if payload.len() > SMALL_MAX {
+            return None;
+        }
+        let rec = REC_HDR + payload.len();
+        let Some(dst) = self.batch_for(rec, src.end - at).and_then(|b| b.put(rec)) else {
+            return Some(None);
+        };
+        dst[..4].copy_from_slice(&(payload.len() as u32).to_ne_bytes());
+        dst[4..REC_HDR].copy_from_slice(&pipe.id.to_ne_bytes());
+        dst[REC_HDR..].copy_from_slice(payload);
+        Some(Some(LEN_PREFIX + payload.len()))
+    }
+
+    /// The batch being filled, with room for a record of `rec` bytes: a new one if needed,
+    /// as large as the `hint` bytes still at hand in this TCP skb, so that one batch takes a
+    /// burst.
+    fn batch_for(&mut self, rec: usize, hint: usize) -> Option<&mut Skb> {
+        if self.batch.as_ref().is_none_or(|b| b.tailroom() < rec) {
+            self.seal();
+            let b = Skb::alloc_batch(rec.max(hint))?;
+            self.pending += b.truesize();
+            self.batch = Some(b);
+        }
+        self.batch.as_mut()
+    }
+
     /// A message of `len` bytes begins; `hint` more bytes are at hand in this TCP skb.
     fn begin(&mut self, pipe: &Pipe, len: usize, hint: usize) -> bool {
         if pipe.sock().kind == Kind::Pub {
@@ -213,19 +262,7 @@ impl Rx {
             self.cur = Cur::Large(skb);
             return true;
         }
-        let rec = REC_HDR + len;
-        if self.batch.as_ref().is_none_or(|b| b.tailroom() < rec) {
-            self.seal();
-            // As large as what this TCP skb still holds, so that one batch takes a burst.
-            match Skb::alloc_batch(rec.max(hint)) {
-                Some(b) => {
-                    self.pending += b.truesize();
-                    self.batch = Some(b);
-                }
-                None => return false,
-            }
-        }
-        let Some(b) = self.batch.as_mut() else {
+        let Some(b) = self.batch_for(REC_HDR + len, hint) else {
             return false;
         };
         let start = b.len();
@@ -378,6 +415,14 @@ impl<'a> Source<'a> {
             }
             None => copy_bits(self.skb, at, dst),
         }
+    }
+
+    /// The contiguous bytes from `at` on, as far as they go in one stretch.
+    fn rest(&mut self, at: usize) -> Option<&'a [u8]> {
+        if self.slice(at, 1).is_none() {
+            self.map(at);
+        }
+        self.span.get(at.checked_sub(self.base)?..)
     }
 
     /// `n` bytes at `at`, if they are in the current span.

@@ -209,6 +209,21 @@ impl Decoder {
         Ok(Some(Event::Message(len)))
     }
 
+    /// The payload of the whole frame `input` begins with, if the stream is
+    /// at a frame boundary and the frame's length is within the limit: the
+    /// caller takes its `LEN_PREFIX + payload.len()` bytes as one message
+    /// without [`advance`](Self::advance), and the decoder stays at the
+    /// boundary. `None` otherwise, for the byte-wise path (which also reports
+    /// a length over the limit).
+    pub(crate) fn whole<'a>(&self, input: &'a [u8]) -> Option<&'a [u8]> {
+        if self.state != State::Prefix || self.filled != 0 {
+            return None;
+        }
+        let prefix: &[u8; LEN_PREFIX] = input.get(..LEN_PREFIX)?.try_into().ok()?;
+        let len = decode_len(prefix, self.max).ok()?;
+        input.get(LEN_PREFIX..LEN_PREFIX.checked_add(len)?)
+    }
+
     /// Takes the next bytes of the stream from `input`, as many as needed
     /// and available, and returns how many it took and what they completed.
     ///
@@ -467,6 +482,43 @@ mod tests {
             let out = decode_chunked(&mut dec, &stream, &sizes);
             let taken: usize = out.messages.iter().map(Vec::len).sum();
             prop_assert!(taken <= stream.len());
+        }
+
+        #[test]
+        fn whole_frames_are_the_messages(
+            messages in vec(vec(any::<u8>(), 0..40), 0..10),
+            cut in any::<usize>(),
+            max in proptest::option::of(0u64..40),
+        ) {
+            // Whole frames from the start of a stream cut anywhere: the messages up to the
+            // cut or the first one over the limit, each exactly once.
+            let mut stream = Vec::new();
+            for m in &messages {
+                stream.extend_from_slice(&encode_len(m.len()));
+                stream.extend_from_slice(m);
+            }
+            let stream = &stream[..cut % (stream.len() + 1)];
+            let dec = Decoder::without_header(max);
+            let mut rest = stream;
+            let mut got = Vec::new();
+            while let Some(p) = dec.whole(rest) {
+                got.push(p.to_vec());
+                rest = &rest[LEN_PREFIX + p.len()..];
+            }
+            let mut want = Vec::new();
+            let mut at = 0;
+            for m in &messages {
+                at += LEN_PREFIX + m.len();
+                if at > stream.len() || max.is_some_and(|max| m.len() as u64 > max) {
+                    break;
+                }
+                want.push(m.clone());
+            }
+            prop_assert_eq!(got, want);
+            // Mid-frame, nothing is whole.
+            let mut mid = Decoder::without_header(max);
+            let _ = mid.advance(1);
+            prop_assert_eq!(mid.whole(stream), None);
         }
 
         #[test]
