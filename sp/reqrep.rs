@@ -426,6 +426,10 @@ fn deadline(ms: u32) -> usize {
 /// out again; if it is younger, the timer waits for its time.
 fn resend(sock: &Socket) {
     let mut inner = sock.inner.lock();
+    if inner.closing {
+        // A lingering REQ's request went out once; it is not resent.
+        return;
+    }
     let ivl = inner.opts.resend_ivl;
     let Pattern::Req(Req {
         state: ReqState::Waiting(pending),
@@ -443,9 +447,6 @@ fn resend(sock: &Socket) {
     }
     pending.due = deadline(ivl);
     sock.resend_timer.arm_by(pending.due);
-    if inner.closing {
-        return;
-    }
     if let Some(p) = dispatch(&mut inner) {
         p.kick();
     }
