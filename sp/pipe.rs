@@ -248,9 +248,7 @@ impl Pipe {
     pub(crate) fn offer_frame(&self, frame: &[u8], cap: usize, more: bool) -> Option<bool> {
         self.offer_with(cap, more, |tx| {
             if !tx.append(frame) {
-                let mut buf = Skb::alloc_batch(TX_BUF)?;
-                buf.put(frame.len())?.copy_from_slice(frame);
-                tx.push_open(buf);
+                tx.push_open(Skb::copy_of(frame, TX_BUF)?);
             }
             Some(())
         })
@@ -287,9 +285,7 @@ impl Pipe {
         }
         if !self.q.lock().tx.is_empty() {
             drop(conn);
-            let mut skb = Skb::alloc_batch(frame.len()).ok_or(ENOMEM)?;
-            skb.put(frame.len()).ok_or(ENOMEM)?.copy_from_slice(frame);
-            self.push(skb);
+            self.push(Skb::copy_of(frame, 0).ok_or(ENOMEM)?);
             self.transmit();
             return Ok(());
         }
@@ -316,15 +312,12 @@ impl Pipe {
         if !rest.is_empty() {
             // TCP is full. The rest goes first: with `conn` held nothing else was sent, so
             // frames queued meanwhile are still whole. `sk_write_space` brings the worker.
-            let Some(mut skb) = Skb::alloc_batch(rest.len()) else {
+            let Some(skb) = Skb::copy_of(rest, 0) else {
                 // Part of a frame is out: the stream cannot go on.
                 drop(conn);
                 self.kill();
                 return Err(ENOMEM);
             };
-            if let Some(dst) = skb.put(rest.len()) {
-                dst.copy_from_slice(rest);
-            }
             self.q.lock().tx.push_front(skb);
             self.tx_due.store(true, Ordering::Release);
         }

@@ -224,9 +224,9 @@ impl Rx {
         let Some(dst) = self.batch_for(rec, src.end - at).and_then(|b| b.put(rec)) else {
             return Some(None);
         };
-        dst[..4].copy_from_slice(&(payload.len() as u32).to_ne_bytes());
-        dst[4..REC_HDR].copy_from_slice(&pipe.id.to_ne_bytes());
-        dst[REC_HDR..].copy_from_slice(payload);
+        let (head, body) = dst.split_at_mut(REC_HDR);
+        rec_header(head, payload.len(), pipe.id);
+        body.copy_from_slice(payload);
         Some(Some(LEN_PREFIX + payload.len()))
     }
 
@@ -269,8 +269,7 @@ impl Rx {
         let Some(head) = b.put(REC_HDR) else {
             return false;
         };
-        head[..4].copy_from_slice(&(len as u32).to_ne_bytes());
-        head[4..].copy_from_slice(&pipe.id.to_ne_bytes());
+        rec_header(head, len, pipe.id);
         self.cur = Cur::Record(start);
         true
     }
@@ -351,16 +350,14 @@ impl Rx {
         let Some(mut old) = self.batch.take() else {
             return false;
         };
-        let Some(mut new) = Skb::alloc_batch(BATCH_HINT) else {
+        let Some(new) = old
+            .linear()
+            .get(start..)
+            .and_then(|p| Skb::copy_of(p, BATCH_HINT))
+        else {
             self.batch = Some(old);
             return false;
         };
-        let part = &old.linear_mut()[start..];
-        let Some(dst) = new.put(part.len()) else {
-            self.batch = Some(old);
-            return false;
-        };
-        dst.copy_from_slice(part);
         old.trim(start);
         self.pending += new.truesize();
         self.batch = Some(old);
@@ -448,6 +445,13 @@ impl<'a> Source<'a> {
             }
         }
     }
+}
+
+/// Writes a record's header into `head` (`REC_HDR` bytes): the payload length and the pipe
+/// it came from.
+fn rec_header(head: &mut [u8], len: usize, pipe: u32) {
+    head[..4].copy_from_slice(&(len as u32).to_ne_bytes());
+    head[4..].copy_from_slice(&pipe.to_ne_bytes());
 }
 
 /// What a batch for a partly received message is allocated for: the message may be up to

@@ -34,6 +34,14 @@ impl Skb {
         unsafe { Self::from_raw(sys::sp_batch_alloc(size)) }
     }
 
+    /// A linear skb (see [`Skb::alloc_batch`]) with room for `size` bytes, holding a copy of
+    /// `bytes`; `None` without memory or if `bytes` do not fit.
+    pub(crate) fn copy_of(bytes: &[u8], size: usize) -> Option<Self> {
+        let mut skb = Self::alloc_batch(size.max(bytes.len()))?;
+        skb.put(bytes.len())?.copy_from_slice(bytes);
+        Some(skb)
+    }
+
     /// Gives up ownership without freeing.
     pub(crate) fn into_raw(self) -> *mut sys::sk_buff {
         let p = self.0.as_ptr();
