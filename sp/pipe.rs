@@ -81,6 +81,10 @@ pub(crate) struct Pipe {
     handshaken: AtomicBool,
     /// Teardown has started.
     closed: AtomicBool,
+    /// [`Pipe::start`] is done with it: a kill queues the teardown. Until then a kill only
+    /// marks the pipe dead and `start` queues the teardown once the pipe is in its socket,
+    /// so that teardown neither misses it there nor releases TCP under `start`'s feet.
+    published: AtomicBool,
     /// Our sending side is shut down (a lingering socket's pipe, flushed).
     fin: AtomicBool,
     /// Stopped reading: the socket's receive buffer is full.
@@ -141,6 +145,7 @@ impl Pipe {
                 state: AtomicU8::new(PipeState::Handshake as u8),
                 handshaken: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
+                published: AtomicBool::new(false),
                 fin: AtomicBool::new(false),
                 rx_paused: AtomicBool::new(false),
                 tx_due: AtomicBool::new(false),
@@ -190,26 +195,44 @@ impl Pipe {
             return Err(e);
         }
 
-        // Our header first; a fresh TCP socket always has room for 8 bytes.
-        let hdr = header::encode(sock.kind.proto_id());
+        if pipe.send_header() {
+            pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
+            // Data that arrived before the callbacks were ours.
+            pipe.read_locked();
+        } else {
+            pipe.kill();
+        }
+        // From here kills queue the teardown; one that came before (the peer closed while
+        // we set up, say) is ours to queue. SeqCst, paired with `kill`: at least one of
+        // the two sees the other, and a second enqueue of the same work is harmless.
+        pipe.published.store(true, Ordering::SeqCst);
+        if pipe.state.load(Ordering::SeqCst) == PipeState::Dead as u8 {
+            pipe.queue_close();
+        }
+        Ok(())
+    }
+
+    /// Sends our SP header; false if the connection is not (or no longer) established. A
+    /// fresh TCP socket always has room for 8 bytes. Under `conn`: a socket that ends at
+    /// the same time may already tear its new pipe down.
+    fn send_header(&self) -> bool {
+        let conn = self.conn.lock();
+        if conn.tcp.is_null() {
+            return false;
+        }
+        let hdr = header::encode(self.sock.kind.proto_id());
         let mut iov = sys::kvec {
             iov_base: hdr.as_ptr() as *mut _,
             iov_len: hdr.len(),
         };
         let mut msg: sys::msghdr = Default::default();
         msg.msg_flags = sys::MSG_DONTWAIT;
-        // SAFETY: `tcp` is valid and owned by the pipe; `iov` and `msg` live across the call.
-        let sent = unsafe { sys::kernel_sendmsg(tcp, &mut msg, &mut iov, 1, hdr.len()) };
-        // SAFETY: `tcp_sk` is valid.
-        let state = unsafe { sys::sp_sk_state(tcp_sk) } as u32;
-        if sent != hdr.len() as i32 || state != sys::TCP_ESTABLISHED {
-            pipe.kill();
-            return Ok(());
-        }
-        pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
-        // Data that arrived before the callbacks were ours.
-        pipe.read_locked();
-        Ok(())
+        // SAFETY: `conn.tcp` is valid while set, which we hold; `iov` and `msg` live across
+        // the call.
+        let sent = unsafe { sys::kernel_sendmsg(conn.tcp, &mut msg, &mut iov, 1, hdr.len()) };
+        // SAFETY: `tcp_sk` is valid while `conn.tcp` is set.
+        let state = unsafe { sys::sp_sk_state(self.tcp_sk) } as u32;
+        sent == hdr.len() as i32 && state == sys::TCP_ESTABLISHED
     }
 
     /// Where the pipe is in its life.
@@ -407,9 +430,17 @@ impl Pipe {
 
     /// Asks for teardown from any context; idempotent.
     pub(crate) fn kill(&self) {
-        if self.state.swap(PipeState::Dead as u8, Ordering::AcqRel) == PipeState::Dead as u8 {
+        if self.state.swap(PipeState::Dead as u8, Ordering::SeqCst) == PipeState::Dead as u8 {
             return;
         }
+        // Paired with `start` (see `published`).
+        if self.published.load(Ordering::SeqCst) {
+            self.queue_close();
+        }
+    }
+
+    /// Has the workqueue run [`Pipe::close_sync`]. Any context.
+    fn queue_close(&self) {
         // SAFETY: `self` lives in an `Arc` (all pipes do), kept alive by the caller.
         let arc: Arc<Pipe> = unsafe { ArcBorrow::from_raw(self) }.into();
         let _ = queue().enqueue::<Arc<Pipe>, 1>(arc);
