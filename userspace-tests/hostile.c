@@ -605,12 +605,19 @@ static void flood_pace(void)
 	paced_ms += tap_now_ms() - t0;
 }
 
+/* Which server a flood connection went to, as a bit of its client port's entry. */
+static unsigned char flood_bit(int server)
+{
+	return server == PORT_PUB ? 2 : 1;
+}
+
 static void flood(void)
 {
 	static unsigned char ports[65536];
 	static struct tcp_row rows[4096];
+	struct tcp_row last = { 0 };
 	unsigned char h[8], frame[8 + 10];
-	int i, nrows, left = -1, all[2] = { 0, 0 }, p;
+	int i, nrows, left = -1, shared = 0, all[2] = { 0, 0 }, p;
 	long long t0 = tap_now_ms(), settled = -1, t, worst = 0;
 	int slow = 0;
 
@@ -627,9 +634,15 @@ static void flood(void)
 		worst = t > worst ? t : worst;
 		if (fd < 0)
 			tap_bail("flood connection %d failed", i);
+		/*
+		 * Keyed by both ports: Linux gives a new connection a client
+		 * port that a live one to another destination holds, so the
+		 * test's own REQ and SUB connections may share a client port
+		 * with flood connections to the other server.
+		 */
 		p = local_port(fd);
 		if (p > 0)
-			ports[p] = 1;
+			ports[p] |= flood_bit(server);
 		raw_header(h, server == PORT_REP ? SP_PROTO_REQ : SP_PROTO_SUB);
 		raw_put64(frame, 100);
 		memset(frame + 8, 'x', 10);
@@ -662,6 +675,7 @@ static void flood(void)
 	while (tap_now_ms() < t0 + sp_wait_ms()) {
 		nrows = tcp_rows(rows, ARRAY_SIZE(rows));
 		left = 0;
+		shared = 0;
 		all[0] = all[1] = 0;
 		for (i = 0; i < nrows; i++) {
 			const struct tcp_row *r = &rows[i];
@@ -670,7 +684,12 @@ static void flood(void)
 			    (r->lport != PORT_REP && r->lport != PORT_PUB))
 				continue;
 			all[r->lport == PORT_PUB]++;
-			left += ports[r->rport];
+			if (ports[r->rport] & flood_bit(r->lport)) {
+				left++;
+				last = *r;
+			} else if (ports[r->rport]) {
+				shared++;
+			}
 		}
 		if (!left) {
 			settled = tap_now_ms() - t0;
@@ -678,8 +697,11 @@ static void flood(void)
 		}
 		usleep(100000);
 	}
-	tap_diag("flood: settled after %lld ms; server-side connections now: REP %d, PUB %d",
-		 settled, all[0], all[1]);
+	tap_diag("flood: settled after %lld ms; server-side connections now: REP %d, PUB %d (%d with a client port the flood used to the other server)",
+		 settled, all[0], all[1], shared);
+	if (left)
+		tap_diag("flood: left e.g. %u <- %u in TCP state %#x, tx queue %lu, rx queue %lu",
+			 last.lport, last.rport, last.state, last.tx, last.rx);
 	tap_ok(left == 0,
 	       "no server-side connection of the flood is left (%d still there)",
 	       left);
