@@ -62,9 +62,11 @@ impl Addr {
             len: 0,
         };
         let v6 = |a: &mut Self, ip: [u8; 16]| {
-            let mut sin6: sys::sockaddr_in6 = Default::default();
-            sin6.sin6_family = sys::AF_INET6 as u16;
-            sin6.sin6_port = u.port.to_be();
+            let mut sin6 = sys::sockaddr_in6 {
+                sin6_family: sys::AF_INET6 as u16,
+                sin6_port: u.port.to_be(),
+                ..Default::default()
+            };
             sin6.sin6_addr.in6_u.u6_addr8 = ip;
             a.put(&sin6);
         };
@@ -73,9 +75,11 @@ impl Addr {
             Host::Any => v6(&mut a, [0; 16]),
             Host::V6(ip) => v6(&mut a, ip),
             Host::V4(ip) => {
-                let mut sin: sys::sockaddr_in = Default::default();
-                sin.sin_family = sys::AF_INET as u16;
-                sin.sin_port = u.port.to_be();
+                let mut sin = sys::sockaddr_in {
+                    sin_family: sys::AF_INET as u16,
+                    sin_port: u.port.to_be(),
+                    ..Default::default()
+                };
                 sin.sin_addr.s_addr = u32::from_ne_bytes(ip);
                 a.put(&sin);
             }

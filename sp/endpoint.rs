@@ -191,6 +191,12 @@ impl WorkItem for Listener {
     }
 }
 
+/// The `sk_data_ready` of a listener's TCP socket (and, inherited, of its accepted
+/// children until a pipe takes them over).
+///
+/// # Safety
+///
+/// TCP calls it with a valid `sk`.
 unsafe extern "C" fn listener_data_ready(sk: *mut sys::sock) {
     // SAFETY: Called by TCP with a valid `sk`. While this is its `sk_data_ready`, the user
     // data is a live listener (detached under the write lock before it goes); an accepted
@@ -301,7 +307,8 @@ impl Dialer {
         }
         // SAFETY: Ours; the callbacks go before the socket changes hands or is released.
         unsafe { sys::sp_cb_detach(sk, self.saved.get()) };
-        let tcp = core::mem::replace(&mut st.tcp, ptr::null_mut());
+        let tcp = st.tcp;
+        st.tcp = ptr::null_mut();
         if state == sys::TCP_ESTABLISHED {
             st.piped = true;
             drop(st);
@@ -388,6 +395,11 @@ impl WorkItem for Dialer {
     }
 }
 
+/// The `sk_state_change` of a dialer's connecting TCP socket.
+///
+/// # Safety
+///
+/// TCP calls it with a valid `sk`.
 unsafe extern "C" fn dialer_state_change(sk: *mut sys::sock) {
     // SAFETY: As for `listener_data_ready`.
     unsafe {
@@ -405,6 +417,11 @@ unsafe extern "C" fn dialer_state_change(sk: *mut sys::sock) {
     }
 }
 
+/// A dialer's backoff is over (softirq).
+///
+/// # Safety
+///
+/// The timer core calls it with the `timer_list` of a [`Dialer`]'s `timer`.
 unsafe extern "C" fn dial_timer_fn(t: *mut sys::timer_list) {
     // SAFETY: The timer is embedded in a live dialer: `close` shuts it down first.
     let d = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Dialer, timer) };

@@ -18,8 +18,12 @@ use kernel::sync::{Arc, ArcBorrow};
 
 // The core keeps pointers to these for as long as they are registered; they are written only
 // by `Proto::new` and `Registration::new`, before registration.
+// SAFETY: These are plain C structs of integers, pointers and optional function pointers,
+// for which all zeroes is valid: what C's static initialisation gives them.
 static mut PROTO: sys::proto = unsafe { core::mem::zeroed() };
+// SAFETY: As above.
 static mut OPS: [sys::proto_ops; 4] = unsafe { core::mem::zeroed() };
+// SAFETY: As above.
 static mut FAMILY: sys::net_proto_family = unsafe { core::mem::zeroed() };
 
 /// The `proto` of SP sockets, registered while this lives.
@@ -154,6 +158,11 @@ unsafe fn state<'a>(sock: *mut sys::socket) -> Result<ArcBorrow<'a, Socket>> {
     }
 }
 
+/// `net_proto_family::create`: a new PF_SP socket.
+///
+/// # Safety
+///
+/// The socket core calls it with a valid, still empty `sock` in `net`.
 unsafe extern "C" fn sp_create(
     net: *mut sys::net,
     sock: *mut sys::socket,
@@ -215,6 +224,11 @@ unsafe extern "C" fn sp_create(
     })
 }
 
+/// `proto_ops::release`: the file is closed.
+///
+/// # Safety
+///
+/// The socket core calls it once, with a PF_SP `sock`, after the last system call on it.
 unsafe extern "C" fn sp_release(sock: *mut sys::socket) -> i32 {
     // SAFETY: The core calls release once, when the last file reference is gone.
     unsafe {
@@ -223,7 +237,8 @@ unsafe extern "C" fn sp_release(sock: *mut sys::socket) -> i32 {
             return 0;
         }
         let spsk = sk.cast::<sys::sp_sk>();
-        let raw = core::mem::replace(&mut (*spsk).state, core::ptr::null_mut());
+        let raw = (*spsk).state;
+        (*spsk).state = core::ptr::null_mut();
         if !raw.is_null() {
             let s = Arc::from_raw(raw.cast::<Socket>());
             s.close();
@@ -238,6 +253,12 @@ unsafe extern "C" fn sp_release(sock: *mut sys::socket) -> i32 {
     0
 }
 
+/// `proto_ops::bind` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_bind(sock: *mut sys::socket, sa: *mut sys::sockaddr, len: i32) -> i32 {
     from_result(|| {
         // SAFETY: A system call on a PF_SP socket; the core copied the address in.
@@ -247,6 +268,12 @@ unsafe extern "C" fn sp_bind(sock: *mut sys::socket, sa: *mut sys::sockaddr, len
     })
 }
 
+/// `proto_ops::connect` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_connect(
     sock: *mut sys::socket,
     sa: *mut sys::sockaddr,
@@ -261,6 +288,12 @@ unsafe extern "C" fn sp_connect(
     })
 }
 
+/// `proto_ops::getname` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_getname(sock: *mut sys::socket, sa: *mut sys::sockaddr, peer: i32) -> i32 {
     from_result(|| {
         // SAFETY: As for `sp_bind`.
@@ -276,6 +309,12 @@ unsafe extern "C" fn sp_getname(sock: *mut sys::socket, sa: *mut sys::sockaddr, 
     })
 }
 
+/// `proto_ops::poll` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_poll(
     file: *mut sys::file,
     sock: *mut sys::socket,
@@ -288,12 +327,24 @@ unsafe extern "C" fn sp_poll(
     }
 }
 
+/// `proto_ops::listen` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_listen(sock: *mut sys::socket, _backlog: i32) -> i32 {
     // Accepted and changes nothing: bind() already listens.
     // SAFETY: As for `sp_bind`.
     from_result(|| unsafe { state(sock) }.map(|_| 0))
 }
 
+/// `proto_ops::setsockopt` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_setsockopt(
     sock: *mut sys::socket,
     level: i32,
@@ -309,6 +360,12 @@ unsafe extern "C" fn sp_setsockopt(
     })
 }
 
+/// `proto_ops::getsockopt` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_getsockopt(
     sock: *mut sys::socket,
     level: i32,
@@ -324,6 +381,12 @@ unsafe extern "C" fn sp_getsockopt(
     })
 }
 
+/// `proto_ops::sendmsg` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_sendmsg(sock: *mut sys::socket, msg: *mut sys::msghdr, len: usize) -> i32 {
     from_result(|| {
         // SAFETY: As for `sp_bind`.
@@ -332,6 +395,12 @@ unsafe extern "C" fn sp_sendmsg(sock: *mut sys::socket, msg: *mut sys::msghdr, l
     })
 }
 
+/// `proto_ops::recvmsg` of PF_SP sockets.
+///
+/// # Safety
+///
+/// The socket core calls it in a system call on a PF_SP `sock`, with the arguments it
+/// checked and copied in.
 unsafe extern "C" fn sp_recvmsg(
     sock: *mut sys::socket,
     msg: *mut sys::msghdr,

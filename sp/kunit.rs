@@ -22,6 +22,11 @@ fn check(test: *mut sys::kunit, ok: bool, what: &str) {
     }
 }
 
+/// KUnit case: URLs become the right socket addresses.
+///
+/// # Safety
+///
+/// KUnit calls it with a valid `test`.
 unsafe extern "C" fn url_to_sockaddr(test: *mut sys::kunit) {
     match Addr::from_url(b"tcp://127.0.0.1:5555", false) {
         Ok(a) => {
@@ -79,6 +84,11 @@ fn skb_of(len: u32) -> Option<Skb> {
     }
 }
 
+/// KUnit case: the skb queue keeps order and counts.
+///
+/// # Safety
+///
+/// KUnit calls it with a valid `test`.
 unsafe extern "C" fn skb_queue_fifo(test: *mut sys::kunit) {
     let mut q = SkbQueue::new();
     for len in [10, 20, 30] {
@@ -93,11 +103,16 @@ unsafe extern "C" fn skb_queue_fifo(test: *mut sys::kunit) {
     q.purge();
     check(
         test,
-        q.len() == 0 && q.bytes() == 0 && q.pop().is_none(),
+        q.is_empty() && q.bytes() == 0 && q.pop().is_none(),
         "purge empties",
     );
 }
 
+/// KUnit case: socket types map to their protocol ids.
+///
+/// # Safety
+///
+/// KUnit calls it with a valid `test`.
 unsafe extern "C" fn socket_types(test: *mut sys::kunit) {
     let req = Kind::from_type(sys::SOCK_REQ as i32).map(Kind::proto_id);
     let rep = Kind::from_type(sys::SOCK_REP as i32).map(Kind::proto_id);

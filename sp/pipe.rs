@@ -225,8 +225,7 @@ impl Pipe {
             iov_base: hdr.as_ptr() as *mut _,
             iov_len: hdr.len(),
         };
-        let mut msg: sys::msghdr = Default::default();
-        msg.msg_flags = sys::MSG_DONTWAIT;
+        let mut msg = dontwait();
         // SAFETY: `conn.tcp` is valid while set, which we hold; `iov` and `msg` live across
         // the call.
         let sent = unsafe { sys::kernel_sendmsg(conn.tcp, &mut msg, &mut iov, 1, hdr.len()) };
@@ -316,8 +315,7 @@ impl Pipe {
             iov_base: frame.as_ptr() as *mut _,
             iov_len: frame.len(),
         };
-        let mut msg: sys::msghdr = Default::default();
-        msg.msg_flags = sys::MSG_DONTWAIT;
+        let mut msg = dontwait();
         // SAFETY: `tcp_sk` is valid while `conn.tcp` is set, which we hold; `iov` and `msg`
         // live across the call.
         let sent = unsafe {
@@ -516,8 +514,7 @@ impl Pipe {
             let sent = unsafe {
                 if n > 0 {
                     // Every frame that fits, in one call: TCP fills whole segments.
-                    let mut msg: sys::msghdr = Default::default();
-                    msg.msg_flags = sys::MSG_DONTWAIT;
+                    let mut msg = dontwait();
                     sys::kernel_sendmsg_locked(self.tcp_sk, &mut msg, iov.as_mut_ptr(), n, bytes)
                 } else {
                     // A large message, with page fragments: on its own.
@@ -658,6 +655,14 @@ impl WorkItem<2> for Pipe {
     }
 }
 
+/// A `msghdr` for a non-blocking `kernel_sendmsg()`.
+fn dontwait() -> sys::msghdr {
+    sys::msghdr {
+        msg_flags: sys::MSG_DONTWAIT,
+        ..Default::default()
+    }
+}
+
 /// The pipe attached to a TCP socket, under `sk_callback_lock`, for callback `f` called as
 /// the socket's `which` (`SP_CB_*`); `None` once `f` is not that callback any more.
 ///
@@ -678,6 +683,11 @@ unsafe fn pipe_of<'a>(
     }
 }
 
+/// A pipe's TCP `sk_data_ready`: reads what arrived.
+///
+/// # Safety
+///
+/// TCP calls it with a valid `sk`, in its receive softirq or from `release_sock()`.
 unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
     // SAFETY: Called by TCP with a valid `sk`.
     unsafe {
@@ -691,6 +701,11 @@ unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
     }
 }
 
+/// A pipe's TCP `sk_write_space`: the transmit worker goes on.
+///
+/// # Safety
+///
+/// TCP calls it with a valid `sk`.
 unsafe extern "C" fn tcp_write_space(sk: *mut sys::sock) {
     // SAFETY: As for `tcp_data_ready`.
     unsafe {
@@ -705,6 +720,11 @@ unsafe extern "C" fn tcp_write_space(sk: *mut sys::sock) {
     }
 }
 
+/// A pipe's TCP `sk_state_change`: the connection ends unless it is our own shutdown.
+///
+/// # Safety
+///
+/// TCP calls it with a valid `sk`.
 unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
     // SAFETY: As for `tcp_data_ready`.
     unsafe {
@@ -721,6 +741,11 @@ unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
     }
 }
 
+/// The peer took too long to send its header (softirq).
+///
+/// # Safety
+///
+/// The timer core calls it with the `timer_list` of a [`Pipe`]'s `hdr_timer`.
 unsafe extern "C" fn hdr_timer_fn(t: *mut sys::timer_list) {
     // SAFETY: The timer is embedded in a live pipe: `close_sync` shuts it down first.
     let pipe = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Pipe, hdr_timer) };

@@ -453,6 +453,10 @@ fn resend(sock: &Socket) {
 }
 
 /// The REQ resend timer (softirq).
+///
+/// # Safety
+///
+/// The timer core calls it with the `timer_list` of a [`Socket`]'s `resend_timer`.
 pub(crate) unsafe extern "C" fn resend_timer_fn(t: *mut sys::timer_list) {
     // SAFETY: The timer is embedded in a live `Socket`: `close` shuts it down before the
     // socket can go away.

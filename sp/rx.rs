@@ -234,7 +234,7 @@ impl Rx {
     /// as large as the `hint` bytes still at hand in this TCP skb, so that one batch takes a
     /// burst.
     fn batch_for(&mut self, rec: usize, hint: usize) -> Option<&mut Skb> {
-        if self.batch.as_ref().is_none_or(|b| b.tailroom() < rec) {
+        if self.batch.as_ref().map_or(true, |b| b.tailroom() < rec) {
             self.seal();
             let b = Skb::alloc_batch(rec.max(hint))?;
             self.pending += b.truesize();

@@ -646,6 +646,10 @@ impl WorkItem for Socket {
 }
 
 /// A lingering socket's time is up (softirq).
+///
+/// # Safety
+///
+/// The timer core calls it with the `timer_list` of a [`Socket`]'s `linger_timer`.
 unsafe extern "C" fn linger_timer_fn(t: *mut sys::timer_list) {
     // SAFETY: The timer is embedded in a live `Socket`, adopted by `linger` while the timer
     // can run: `finish` shuts it down before letting go.

@@ -30,7 +30,7 @@ pub(crate) fn pick(
     let mut i = start.checked_rem(n).unwrap_or(0);
     for _ in 0..n {
         if let Some(c) = look(i) {
-            if best.is_none_or(|(b, _)| c < b) {
+            if best.map_or(true, |(b, _)| c < b) {
                 best = Some((c, i));
             }
         }

@@ -97,7 +97,7 @@ pub(crate) enum BacktraceError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Backtrace {
     /// The tags as they were on the wire; only the first `len` are used.
-    tags: [[u8; TAG_LEN]; MAX_HOPS],
+    tags: [u8; TAG_LEN * MAX_HOPS],
     /// Number of tags used, `1..=MAX_HOPS`.
     len: usize,
 }
@@ -110,13 +110,13 @@ impl Backtrace {
     /// enough stack without a request id is [`BacktraceError::TooDeep`]
     /// whether or not it is complete.
     pub(crate) fn parse(payload: &[u8]) -> Result<(Self, usize), BacktraceError> {
-        let mut tags = [[0; TAG_LEN]; MAX_HOPS];
+        let mut tags = [0; TAG_LEN * MAX_HOPS];
         let mut rest = payload;
-        for (i, slot) in tags.iter_mut().enumerate() {
+        for (i, slot) in tags.chunks_exact_mut(TAG_LEN).enumerate() {
             let (tag, tail) = rest
                 .split_first_chunk::<TAG_LEN>()
                 .ok_or(BacktraceError::Truncated)?;
-            *slot = *tag;
+            slot.copy_from_slice(tag);
             rest = tail;
             if u32::from_be_bytes(*tag) & END != 0 {
                 let len = i.saturating_add(1);
@@ -128,7 +128,9 @@ impl Backtrace {
 
     /// Returns the tags, to be sent in front of the reply.
     pub(crate) fn as_bytes(&self) -> &[u8] {
-        self.tags.get(..self.len).unwrap_or_default().as_flattened()
+        self.tags
+            .get(..self.len.saturating_mul(TAG_LEN))
+            .unwrap_or_default()
     }
 
     /// Returns the number of tags, request id included (at least 1).
@@ -140,8 +142,9 @@ impl Backtrace {
     pub(crate) fn request_id(&self) -> u32 {
         let last = self
             .tags
-            .get(self.len.wrapping_sub(1))
-            .copied()
+            .chunks_exact(TAG_LEN)
+            .nth(self.len.wrapping_sub(1))
+            .and_then(|t| <[u8; TAG_LEN]>::try_from(t).ok())
             .unwrap_or_default();
         u32::from_be_bytes(last) & ID_MASK
     }
