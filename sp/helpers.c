@@ -97,6 +97,27 @@ void sp_sk_lock_sndbuf(struct sock *sk, int bytes)
 	release_sock(sk);
 }
 
+/*
+ * Makes @sk, a kernel TCP socket, hold its network namespace as a user's
+ * socket does.  tcp_close() stops the timers of one that does not, as they
+ * could outlive the namespace: released with data or a FIN unacknowledged,
+ * it would never retransmit, and stay an orphan until the peer happened to
+ * send something.  Process context, before the socket is locked (the
+ * namespace tracker allocates with GFP_KERNEL).
+ */
+int sp_tcp_hold_net(struct sock *sk)
+{
+	struct net *net = sock_net(sk);
+
+	if (sk->sk_net_refcnt)
+		return 0;
+	if (!maybe_get_net(net))
+		return -ENETDOWN;
+	sk_net_refcnt_upgrade(sk);
+	put_net(net);
+	return 0;
+}
+
 void sp_set_sk_rcvbuf(struct sock *sk, int bytes)
 {
 	WRITE_ONCE(sk->sk_rcvbuf, bytes);

@@ -32,6 +32,7 @@ int sp_sk_sndbuf(const struct sock *sk);
 int sp_sk_user_sndbuf(const struct sock *sk);
 int sp_sk_linger_ms(const struct sock *sk);
 void sp_sk_lock_sndbuf(struct sock *sk, int bytes);
+int sp_tcp_hold_net(struct sock *sk);
 void sp_set_sk_rcvbuf(struct sock *sk, int bytes);
 
 /* Callbacks of a kernel TCP socket we own, under sk_callback_lock. */

@@ -134,6 +134,15 @@ impl Pipe {
     ) -> Result {
         // SAFETY: `tcp` is a valid, connected kernel TCP socket we own.
         let tcp_sk = unsafe { (*tcp).sk };
+        // Once released, TCP finishes the connection on its own (retransmits, FIN) only if
+        // the socket holds its namespace.
+        // SAFETY: As above; process context, socket not locked.
+        let r = unsafe { sys::sp_tcp_hold_net(tcp_sk) };
+        if r < 0 {
+            // SAFETY: We own `tcp`.
+            unsafe { sys::sock_release(tcp) };
+            return Err(Error::from_errno(r));
+        }
         let opts = sock.opts();
         let pipe = Arc::pin_init(
             pin_init!(Self {
