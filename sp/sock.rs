@@ -9,9 +9,10 @@
 //! patterns (`reqrep`, `pubsub`) route messages across the socket's pipes; this file holds
 //! what they share.
 //!
-//! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks (softirq) deliver into it. Under it we may take a pipe's `q` lock and the receive queue's lock,
-//! allocate with `GFP_ATOMIC` and queue work; we never sleep, never take a TCP socket lock and
-//! never call into TCP. Transmit happens after the lock is dropped, in the sender's own
+//! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks (softirq) deliver into it.
+//! Under it we may take a pipe's `q` lock and the receive queue's lock, allocate with
+//! `GFP_ATOMIC` and queue work; we never sleep, never take a TCP socket lock and never call
+//! into TCP. Transmit happens after the lock is dropped, in the sender's own
 //! context when it is process context, else on the workqueue.
 //!
 //! Messages are queued for the user on the core's `sk_receive_queue`, in the skbs `rx` builds
