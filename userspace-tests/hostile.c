@@ -32,6 +32,11 @@
  *    buffers can hold, then a marker published after (still connected).
  *    (pubsub_slow checks a slow SP subscriber; this one is raw and the
  *    memory bound is the point.)
+ *  - A raw SUB that stops reading, then half-closes: the PUB's connection
+ *    to it goes with data queued behind a closed window; TCP keeps its timer
+ *    running (a kernel socket that does not hold its namespace loses its
+ *    timers at close), and read late, the peer gets the messages in order and
+ *    then the end of the stream.
  *  - A flood of 500 connections, half to each socket, closed (FIN) or reset
  *    (SO_LINGER 0) before the header, mid-header, after it or mid-frame: the
  *    REQ is answered and the SUB served afterwards, and once settled no
@@ -67,11 +72,12 @@ static int rep, pub, req, sub;
 /* --- the connection table ------------------------------------------------ */
 
 struct tcp_row {
-	unsigned int lport, rport, state;
+	unsigned int lport, rport, state, timer;
 	unsigned long tx, rx;
 };
 
 #define TCP_TIME_WAIT	0x06
+#define TCP_LAST_ACK	0x09
 #define TCP_LISTEN	0x0a
 
 /* IPv4 connections from /proc/net/tcp into @rows; returns how many. */
@@ -90,8 +96,8 @@ static int tcp_rows(struct tcp_row *rows, int max)
 	while (n < max && fgets(line, sizeof(line), f)) {
 		struct tcp_row *r = &rows[n];
 
-		if (sscanf(line, " %*u: %*x:%x %*x:%x %x %lx:%lx", &r->lport,
-			   &r->rport, &r->state, &r->tx, &r->rx) == 5)
+		if (sscanf(line, " %*u: %*x:%x %*x:%x %x %lx:%lx %x", &r->lport,
+			   &r->rport, &r->state, &r->tx, &r->rx, &r->timer) == 6)
 			n++;
 	}
 	fclose(f);
@@ -574,6 +580,89 @@ static void pub_nonreader(void)
 	close(raw);
 }
 
+/* --- a connection closed with data queued ------------------------------------ */
+
+/*
+ * The row of @raw's connection on the PUB's side once @ok says so, polled for
+ * up to sp_wait_ms(); NULL if it never did.
+ */
+static const struct tcp_row *pub_row_when(int raw, int (*ok)(const struct tcp_row *))
+{
+	static struct tcp_row rows[256];
+	long long deadline = tap_now_ms() + sp_wait_ms();
+	const struct tcp_row *row;
+	int port = local_port(raw);
+
+	do {
+		row = tcp_find(rows, tcp_rows(rows, ARRAY_SIZE(rows)), PORT_PUB, port);
+		if (row && ok(row))
+			return row;
+		usleep(20000);
+	} while (tap_now_ms() < deadline);
+	return NULL;
+}
+
+static int backlogged(const struct tcp_row *r)
+{
+	return r->tx >= 16 * MSG;
+}
+
+static int released(const struct tcp_row *r)
+{
+	return r->state == TCP_LAST_ACK;
+}
+
+/*
+ * A raw SUB stops reading, then half-closes: the PUB's connection to it ends
+ * with data still queued in TCP behind a closed window. Released, it must be
+ * finished by TCP like any closed socket's (here, TCP stops the timers of a
+ * kernel socket that does not hold its namespace, and it would never probe
+ * or retransmit again): its timer runs, and read late, the peer gets what was
+ * queued, in order, and then the end of the stream.
+ */
+static void closed_with_data(void)
+{
+	static char buf[MSG];
+	const struct tcp_row *row;
+	int raw, i, bad = 0, kept, eof;
+	unsigned int timer = 0;
+
+	raw = raw_small(PORT_PUB);
+	if (!raw_handshake(raw, SP_PROTO_SUB, SP_PROTO_PUB) ||
+	    !raw_sub_synced(pub, raw, PS_SYNC "closed", sp_wait_ms()))
+		tap_bail("the raw SUB did not connect");
+	for (i = 0; i < 64; i++) {
+		make_msg(buf, i);
+		send(pub, buf, MSG, 0);
+	}
+	/* The good SUB got them too. */
+	for (i = 0; i < 64;) {
+		ssize_t n = recv(sub, buf, sizeof(buf), 0);
+
+		if (n < 0)
+			break;
+		i += msg_index(buf, n) >= 0;
+	}
+	row = pub_row_when(raw, backlogged);
+	tap_diag("closed with data: TCP tx queue to the raw SUB %ld", row ? (long)row->tx : -1L);
+	shutdown(raw, SHUT_WR);
+	row = pub_row_when(raw, released);
+	if (row) {
+		timer = row->timer;
+		tap_diag("closed with data: released in LAST_ACK, tx queue %lu, timer %u",
+			 row->tx, row->timer);
+	}
+	tap_ok(row && row->tx > 0 && timer != 0,
+	       "the PUB's connection to a peer that half-closed goes with data queued, and TCP keeps its timer running (%u)",
+	       timer);
+	kept = drain(raw, msg_index, "raw SUB (closed with data)", &bad);
+	eof = recv(raw, buf, 1, MSG_DONTWAIT) == 0;
+	tap_ok(kept > 0 && !bad && eof,
+	       "read late, the peer gets what was queued (%d messages), in order, then the end of the stream",
+	       kept);
+	close(raw);
+}
+
 /* --- a flood of aborted connections ------------------------------------------ */
 
 /* Connections waiting in the accept queue of our listener on @port. */
@@ -603,6 +692,25 @@ static void flood_pace(void)
 		accept_queue(PORT_PUB) > FLOOD_BURST) && tap_now_ms() < deadline)
 		usleep(10000);
 	paced_ms += tap_now_ms() - t0;
+}
+
+/* Both ends of the connections from client port @port, as ss(8) shows them. */
+static void ss_diag(unsigned int port)
+{
+	char cmd[160], line[512];
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "ss -tanoie '( sport = :%u or dport = :%u )' 2>&1; nstat -az 2>&1 | grep -E 'Reset|Abort|Challenge|Timeout|Retrans|Drop|Overflow'",
+		 port, port);
+	f = popen(cmd, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\n")] = 0;
+		tap_diag("  %s", line);
+	}
+	pclose(f);
 }
 
 /* Which server a flood connection went to, as a bit of its client port's entry. */
@@ -699,9 +807,11 @@ static void flood(void)
 	}
 	tap_diag("flood: settled after %lld ms; server-side connections now: REP %d, PUB %d (%d with a client port the flood used to the other server)",
 		 settled, all[0], all[1], shared);
-	if (left)
+	if (left) {
 		tap_diag("flood: left e.g. %u <- %u in TCP state %#x, tx queue %lu, rx queue %lu",
 			 last.lport, last.rport, last.state, last.tx, last.rx);
+		ss_diag(last.rport);
+	}
 	tap_ok(left == 0,
 	       "no server-side connection of the flood is left (%d still there)",
 	       left);
@@ -715,7 +825,7 @@ int main(void)
 	long long served_at, t0;
 	pid_t pid;
 
-	tap_plan(28);
+	tap_plan(30);
 	tap_watchdog(240);
 
 	rep = sp_open(SOCK_REP, 0);
@@ -757,6 +867,7 @@ int main(void)
 	t0 = tap_now_ms();
 	pub_nonreader();
 	tap_diag("the SUB that does not read took %lld ms", tap_now_ms() - t0);
+	closed_with_data();
 	flood();
 
 	half_header_results(pid, res[0], served_at);
