@@ -9,11 +9,21 @@
  * everything.  The PUB's SO_SNDBUF is 128 KiB, which also sizes each
  * subscriber connection's TCP send buffer and queue.  After both are
  * connected the PUB publishes 1 KiB messages (a sequence number and a
- * pattern) with MSG_DONTWAIT as fast as it can, in rounds of 250, until at
- * least 500 are out and SP_DROPS has risen (or 16000 are out: the slow
- * subscriber's own TCP receive buffer, sized by its SP_RCVMAXSIZE of 2 KiB,
- * holds some before it pushes back).  Then it publishes an "end" marker every 50 ms while the
- * slow SUB drains.  Checks:
+ * pattern) with MSG_DONTWAIT, in rounds of 250, until at least 500 are out
+ * and SP_DROPS has risen (or 16000 are out: the slow subscriber's own TCP
+ * receive buffer, sized by its SP_RCVMAXSIZE of 2 KiB, holds some before it
+ * pushes back).  Then it publishes an "end" marker every 50 ms while the
+ * slow SUB drains.
+ *
+ * "Fast" means keeping up: the publisher stays at most AHEAD messages (well
+ * inside one subscriber queue) ahead of what the fast SUB has received, which
+ * it reports through shared memory.  A publisher that outruns the transmit
+ * path itself (on a loaded 2-CPU guest a tight send loop can) fills every
+ * subscriber's queue and loses messages for all of them, by design and as
+ * libzmq's and nng's do at their queue limits; that is not what this test is
+ * about, and asserting it away would be asserting on timing.
+ *
+ * Checks:
  *  - no send fails or would block (EAGAIN), the PUB never waits;
  *  - SP_DROPS rose during the burst;
  *  - the fast SUB receives every message, in order, intact;
@@ -24,6 +34,8 @@
  * How long the burst took, the longest send and the drops per round are
  * reported as diagnostics only: timing is not asserted on a slow guest.
  */
+#include <sys/mman.h>
+
 #include "sp_pubsub.h"
 
 #define PORT		25900
@@ -38,6 +50,8 @@
 #define END		PS_SYNC "end"
 #define SYNC		PS_SYNC "slow"
 #define GO		PS_SYNC "go"
+/* How far the publisher may be ahead of the fast SUB: 64 KiB of a 256 KiB queue. */
+#define AHEAD		64
 
 /* What the fast subscriber reports to the parent. */
 struct fast_result {
@@ -89,6 +103,9 @@ static int set_rcvbuf(int fd, int bytes, int force, const char *what)
 	return 0;
 }
 
+/* Burst messages the fast SUB has received up to: the highest index + 1. */
+static long *fast_next;
+
 /* The fast subscriber: reads everything until the end marker. */
 static int fast_child(int res_fd)
 {
@@ -137,6 +154,7 @@ static int fast_child(int res_fd)
 				tap_diag("fast SUB: index %ld follows %ld", i, next - 1);
 			r.missing += i - next;
 			next = i + 1;
+			__atomic_store_n(fast_next, next, __ATOMIC_RELEASE);
 		}
 		r.count++;
 	}
@@ -144,6 +162,25 @@ static int fast_child(int res_fd)
 		return 3;
 	close(s);
 	return 0;
+}
+
+/*
+ * Waits until the fast SUB has received every burst message below @index;
+ * false (said) if it does not within the test's wait.
+ */
+static int wait_for_fast(long index)
+{
+	long long deadline = tap_now_ms() + sp_wait_ms();
+
+	while (__atomic_load_n(fast_next, __ATOMIC_ACQUIRE) < index) {
+		if (tap_now_ms() > deadline) {
+			tap_diag("the fast SUB is stuck below index %ld",
+				 __atomic_load_n(fast_next, __ATOMIC_ACQUIRE));
+			return 0;
+		}
+		usleep(100);
+	}
+	return 1;
 }
 
 int main(void)
@@ -178,6 +215,10 @@ int main(void)
 	tap_ok(rc == 0, "PUB binds 127.0.0.1:%d; a SUB with SO_RCVBUF %d subscribes and connects",
 	       PORT, SLOW_RCVBUF);
 
+	fast_next = mmap(NULL, sizeof(*fast_next), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (fast_next == MAP_FAILED)
+		tap_bail("mmap: %s", strerror(errno));
 	if (pipe(res))
 		tap_bail("pipe: %s", strerror(errno));
 	pid = tap_fork(280);
@@ -225,11 +266,13 @@ int main(void)
 		tap_diag("getsockopt(SP_DROPS): %s", strerror(errno));
 	tap_diag("SP_DROPS before the burst: %llu", (unsigned long long)d0);
 
-	/* The burst: as fast as possible, never waiting. */
+	/* The burst: as fast as the fast SUB reads, no send ever waiting. */
 	t0 = tap_now_ms();
 	for (;;) {
 		ssize_t n;
 
+		if (!wait_for_fast(sent - AHEAD))
+			break;
 		make_msg(msg, sent);
 		t_send = tap_now_ms();
 		n = send(pub, msg, MSG, MSG_DONTWAIT);
