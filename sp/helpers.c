@@ -7,6 +7,7 @@
 #include <linux/module.h>
 #include <linux/net.h>
 #include <linux/sp.h>
+#include <net/proto_memory.h>
 #include <net/sock.h>
 #include <net/tcp.h>
 
@@ -301,6 +302,31 @@ int sp_rx_append(struct sk_buff *msg, const struct sk_buff *src, int off,
 		len -= n;
 	}
 	return 0;
+}
+
+/*
+ * A large message being received is read out of TCP's buffers into pages of
+ * its own as its bytes arrive.  Those pages stay TCP memory until the message
+ * is complete (then the SP socket's receive buffer accounts for it): counted
+ * in TCP's memory_allocated, shown as /proc/net/sockstat's "TCP mem", so that
+ * tcp_mem bounds them across all connections as it bounds TCP's own buffers,
+ * and TCP feels the pressure they put on it.  No charge past tcp_mem's hard
+ * limit: the caller then closes the connection.  Any context; tcpv6_prot
+ * shares these counters.
+ */
+bool sp_tcp_mem_charge(long pages)
+{
+	struct proto *prot = &tcp_prot;
+
+	if (proto_memory_allocated(prot) + pages > READ_ONCE(prot->sysctl_mem[2]))
+		return false;
+	atomic_long_add(pages, prot->memory_allocated);
+	return true;
+}
+
+void sp_tcp_mem_uncharge(long pages)
+{
+	atomic_long_sub(pages, tcp_prot.memory_allocated);
 }
 
 /*

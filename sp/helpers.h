@@ -80,6 +80,8 @@ unsigned int sp_skb_truesize(const struct sk_buff *skb);
 void sp_skb_trim(struct sk_buff *skb, unsigned int len);
 int sp_rx_append(struct sk_buff *msg, const struct sk_buff *src, int off,
 		 int len);
+bool sp_tcp_mem_charge(long pages);
+void sp_tcp_mem_uncharge(long pages);
 const u8 *sp_skb_span(const struct sk_buff *skb, unsigned int off,
 		      unsigned int *len);
 void sp_rx_queue(struct sock *sk, struct sk_buff *skb);

@@ -8,8 +8,10 @@
 //! batch: one skb holding many messages as records, so that a stream of them costs one
 //! allocation, one queueing and one wake-up per batch rather than per message. A large message
 //! gets an skb of its own, filled into pages as its bytes arrive: a peer that announces a large
-//! message costs nothing until it sends it. Either way TCP's own skbs are freed as soon as they
-//! are read, so TCP's receive window reflects what the SP socket holds.
+//! message costs nothing until it sends it, and what it sent counts as TCP memory until the
+//! message is complete, so that `tcp_mem` bounds partial messages across all connections.
+//! Either way TCP's own skbs are freed as soon as they are read, so TCP's receive window
+//! reflects what the SP socket holds.
 //!
 //! At the end of each read, [`Rx::flush`] hands what is complete to the SP socket
 //! ([`Socket::receive`]), which filters and queues it under one lock and wakes readers once.
@@ -40,8 +42,8 @@ enum Cur {
     Idle,
     /// A small message, in the current batch from this offset (its record header) on.
     Record(usize),
-    /// A large message: its own skb.
-    Large(Skb),
+    /// A large message: its own skb, and what its pages hold of TCP's memory accounting.
+    Large(Skb, TcpMem),
     /// A message nobody reads (PUB ignores what subscribers send).
     Discard,
 }
@@ -259,7 +261,7 @@ impl Rx {
             };
             // SAFETY: The skb is ours alone.
             unsafe { skb.set_rx_cb(cb) };
-            self.cur = Cur::Large(skb);
+            self.cur = Cur::Large(skb, TcpMem(0));
             return true;
         }
         let Some(b) = self.batch_for(REC_HDR + len, hint) else {
@@ -283,11 +285,12 @@ impl Rx {
                 };
                 src.copy(off, dst)
             }
-            // SAFETY: `msg` is ours alone; `src.skb` is valid and holds the range (TCP gave
-            // it).
-            Cur::Large(msg) => unsafe {
-                sys::sp_rx_append(msg.as_ptr(), src.skb, off as i32, n as i32) == 0
-            },
+            Cur::Large(msg, mem) => {
+                // SAFETY: `msg` is ours alone; `src.skb` is valid and holds the range (TCP
+                // gave it).
+                let r = unsafe { sys::sp_rx_append(msg.as_ptr(), src.skb, off as i32, n as i32) };
+                r == 0 && mem.cover(msg.truesize())
+            }
             Cur::Discard | Cur::Idle => true,
         }
     }
@@ -295,7 +298,8 @@ impl Rx {
     /// The current message is complete.
     fn end(&mut self) {
         match core::mem::replace(&mut self.cur, Cur::Idle) {
-            Cur::Large(msg) => {
+            // Complete: the SP socket's receive buffer accounts for it from here on.
+            Cur::Large(msg, _) => {
                 let mut cb = msg.rx_cb();
                 cb.end = msg.len() as u32;
                 cb.tail = core::ptr::null_mut();
@@ -373,6 +377,35 @@ impl Rx {
         self.batch = None;
         self.done.purge();
         self.pending = 0;
+    }
+}
+
+/// Pages a partly received large message holds of TCP's memory accounting (see
+/// `sp_tcp_mem_charge`), given back when it is complete or dropped.
+struct TcpMem(usize);
+
+impl TcpMem {
+    /// Extends the charge to `bytes`; false past `tcp_mem`'s hard limit.
+    fn cover(&mut self, bytes: usize) -> bool {
+        let pages = bytes.div_ceil(kernel::page::PAGE_SIZE);
+        if pages <= self.0 {
+            return true;
+        }
+        // SAFETY: Counter arithmetic only; any context.
+        if !unsafe { sys::sp_tcp_mem_charge((pages - self.0) as _) } {
+            return false;
+        }
+        self.0 = pages;
+        true
+    }
+}
+
+impl Drop for TcpMem {
+    fn drop(&mut self) {
+        if self.0 > 0 {
+            // SAFETY: Gives back exactly what `cover` charged.
+            unsafe { sys::sp_tcp_mem_uncharge(self.0 as _) };
+        }
     }
 }
 
