@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Large messages half-received from many peers are bounded across all of
+ * them, not only per connection.  A message above 2 KiB is read out of TCP
+ * into pages of its own as its bytes arrive; until it is complete those pages
+ * count as TCP memory (/proc/net/sockstat's "TCP mem", in pages), so that
+ * tcp_mem bounds them as it bounds TCP's own buffers.
+ *
+ *  - Eight raw REQ peers each send 768 KiB of a 1 MiB request to a REP that
+ *    does not read: TCP mem rises by about what they sent.
+ *  - One of them sends the rest: the REP receives the whole request, intact,
+ *    and TCP mem falls by about its share.
+ *  - With tcp_mem's hard limit set just above what is in use, a ninth peer's
+ *    partial 1 MiB request gets its connection closed, and TCP mem stays
+ *    near the limit.
+ *  - tcp_mem restored and the peers gone (reset), TCP mem is back where it
+ *    started: nothing is left charged.  A REQ is answered afterwards.
+ * Needs root (tcp_mem); the guest runs the tests as root.
+ */
+#include "sp_raw.h"
+
+#define PORT		27800
+#define NPEERS		8
+#define BIG		(1 << 20)	/* the REP's default SP_RCVMAXSIZE */
+#define PART		(768 << 10)
+#define PART_PAGES	(PART / 4096)
+#define SLACK_PAGES	64
+#define TCP_MEM		"/proc/sys/net/ipv4/tcp_mem"
+
+static char big[BIG];
+
+/* /proc/net/sockstat's "TCP ... mem N": pages charged to TCP; -1 if unread. */
+static long tcp_mem_pages(void)
+{
+	char line[256];
+	long mem = -1;
+	FILE *f = fopen("/proc/net/sockstat", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, " mem ");
+
+		if (!strncmp(line, "TCP:", 4) && p)
+			mem = strtol(p + 5, NULL, 10);
+	}
+	fclose(f);
+	return mem;
+}
+
+/* Waits up to the test's wait for TCP mem to satisfy @ok; the last value. */
+static long tcp_mem_until(int (*ok)(long mem, long want), long want)
+{
+	long long deadline = tap_now_ms() + sp_wait_ms();
+	long mem;
+
+	while (!ok(mem = tcp_mem_pages(), want) && tap_now_ms() < deadline)
+		usleep(20000);
+	return mem;
+}
+
+static int at_least(long mem, long want)
+{
+	return mem >= want;
+}
+
+static int at_most(long mem, long want)
+{
+	return mem >= 0 && mem <= want;
+}
+
+static int read_tcp_mem(long v[3])
+{
+	FILE *f = fopen(TCP_MEM, "r");
+	int n = f ? fscanf(f, "%ld %ld %ld", &v[0], &v[1], &v[2]) : 0;
+
+	if (f)
+		fclose(f);
+	return n == 3 ? 0 : -1;
+}
+
+static int write_tcp_mem(const long v[3])
+{
+	FILE *f = fopen(TCP_MEM, "w");
+	int rc;
+
+	if (!f)
+		return -1;
+	rc = fprintf(f, "%ld %ld %ld\n", v[0], v[1], v[2]) < 0;
+	return fclose(f) || rc ? -1 : 0;
+}
+
+/* A raw REQ peer that has sent the first @part bytes of a @BIG-byte request. */
+static int partial_peer(size_t part)
+{
+	unsigned char hdr[8];
+	int fd = raw_connect4(PORT, sp_wait_ms());
+
+	if (fd < 0 || !raw_handshake(fd, SP_PROTO_REQ, SP_PROTO_REP)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	raw_put64(hdr, BIG);
+	if (raw_write(fd, hdr, 8) || raw_write(fd, big, part)) {
+		tap_diag("peer: sending %zu bytes of a request: %s", part, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int main(void)
+{
+	static char buf[BIG];
+	long mem0, mem, limits[3], low[3];
+	int rep, req, fd[NPEERS], last, i, ok;
+	ssize_t n;
+
+	tap_plan(7);
+	tap_watchdog(300);
+
+	rep = sp_open(SOCK_REP, 0);
+	sp_timeouts(rep, sp_wait_ms(), sp_wait_ms());
+	if (sp_bind4(rep, PORT))
+		tap_bail("bind: %s", strerror(errno));
+	if (read_tcp_mem(limits))
+		tap_bail("%s: %s", TCP_MEM, strerror(errno));
+	/* A request: its id (high bit set), then a pattern. */
+	raw_put32((unsigned char *)big, 0x80000001u);
+	sp_pattern(big + 4, BIG - 4, 7);
+
+	mem0 = tcp_mem_pages();
+	ok = mem0 >= 0;
+	for (i = 0; i < NPEERS; i++)
+		ok &= (fd[i] = partial_peer(PART)) >= 0;
+	tap_ok(ok, "%d raw REQ peers each send %d KiB of a 1 MiB request", NPEERS, PART >> 10);
+
+	mem = tcp_mem_until(at_least, mem0 + NPEERS * PART_PAGES * 9 / 10);
+	tap_diag("TCP mem %ld pages before, %ld with the partial requests", mem0, mem);
+	tap_ok(mem >= mem0 + NPEERS * PART_PAGES * 9 / 10,
+	       "the partial requests count as TCP memory: +%ld pages (>= %d)",
+	       mem - mem0, NPEERS * PART_PAGES * 9 / 10);
+
+	ok = !raw_write(fd[0], big + PART, BIG - PART);
+	n = recv(rep, buf, sizeof(buf), 0);
+	tap_ok(ok && n == BIG - 4 && !memcmp(buf, big + 4, BIG - 4),
+	       "one peer sends the rest: the REP receives the whole request, intact (%zd)", n);
+	{
+		long before = mem;
+
+		mem = tcp_mem_until(at_most, before - PART_PAGES * 9 / 10);
+		tap_ok(mem <= before - PART_PAGES * 9 / 10,
+		       "complete, it no longer counts as TCP memory: -%ld pages (>= %d)",
+		       before - mem, PART_PAGES * 9 / 10);
+	}
+
+	/* Just above what is in use: a ninth partial request cannot fit. */
+	low[0] = low[1] = low[2] = tcp_mem_pages() + PART_PAGES / 2;
+	if (write_tcp_mem(low))
+		tap_bail("writing %s: %s", TCP_MEM, strerror(errno));
+	last = raw_connect4(PORT, sp_wait_ms());
+	ok = last >= 0 && raw_handshake(last, SP_PROTO_REQ, SP_PROTO_REP);
+	if (ok) {
+		unsigned char hdr[8];
+		int closed;
+
+		raw_put64(hdr, BIG);
+		/* A write may fail once the REP closed: what matters is the close. */
+		if (!raw_write(last, hdr, 8))
+			raw_write(last, big, PART);
+		closed = raw_wait_closed(last, sp_wait_ms());
+		mem = tcp_mem_pages();
+		ok = closed;
+		tap_diag("tcp_mem %ld pages; TCP mem %ld after the ninth peer was %s",
+			 low[2], mem, closed ? "closed" : "not closed");
+	}
+	tap_ok(ok && mem <= low[2] + SLACK_PAGES,
+	       "past tcp_mem's hard limit a ninth partial request's connection is closed, TCP mem stays near the limit");
+	if (write_tcp_mem(limits))
+		tap_bail("restoring %s: %s", TCP_MEM, strerror(errno));
+	if (last >= 0)
+		close(last);
+
+	for (i = 0; i < NPEERS; i++)
+		if (fd[i] >= 0)
+			raw_abort(fd[i]);
+	mem = tcp_mem_until(at_most, mem0 + SLACK_PAGES);
+	tap_ok(mem <= mem0 + SLACK_PAGES,
+	       "the peers gone, TCP mem is back where it started (%ld, was %ld)", mem, mem0);
+
+	req = sp_open(SOCK_REQ, 0);
+	sp_timeouts(req, sp_wait_ms(), sp_wait_ms());
+	ok = !sp_connect4(req, PORT) && sp_send_all(req, "ping", 4, "REQ") &&
+	     sp_expect(rep, "ping", 4, "REP") && sp_send_all(rep, "pong", 4, "REP") &&
+	     sp_expect(req, "pong", 4, "REQ");
+	tap_ok(ok, "a REQ is answered afterwards");
+	close(req);
+	close(rep);
+	return tap_done();
+}
