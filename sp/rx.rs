@@ -384,6 +384,10 @@ impl Rx {
 /// `sp_tcp_mem_charge`), given back when it is complete or dropped.
 struct TcpMem(usize);
 
+/// Pages charged at a time: one update of TCP's global counter per 64 KiB received, not
+/// per page, at the cost of charging up to that much more than is held.
+const TCP_MEM_CHUNK: usize = 16;
+
 impl TcpMem {
     /// Extends the charge to `bytes`; false past `tcp_mem`'s hard limit.
     fn cover(&mut self, bytes: usize) -> bool {
@@ -391,6 +395,7 @@ impl TcpMem {
         if pages <= self.0 {
             return true;
         }
+        let pages = pages.next_multiple_of(TCP_MEM_CHUNK);
         // SAFETY: Counter arithmetic only; any context.
         if !unsafe { sys::sp_tcp_mem_charge((pages - self.0) as _) } {
             return false;
