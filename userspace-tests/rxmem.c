@@ -227,12 +227,10 @@ int main(void)
 	last = raw_connect4(PORT, 5000);
 	ok = last >= 0 && raw_handshake(last, SP_PROTO_REQ, SP_PROTO_REP);
 	if (ok) {
-		unsigned char hdr[8];
 		size_t sent;
 		int closed;
 
-		raw_put64(hdr, BIG);
-		memcpy(buf, hdr, 8);
+		raw_put64((unsigned char *)buf, BIG);
 		memcpy(buf + 8, big, PART);
 		/* Sends fail once the REP closed: what matters is the close. */
 		sent = send_for(last, buf, 8 + PART, 10000);
