@@ -247,6 +247,16 @@ impl Socket {
         unsafe { sys::sp_sk_sndbuf(self.sk) }.max(0) as usize
     }
 
+    /// Connections whose SP header exchange has completed (SP_PEERS).
+    pub(crate) fn peers(&self) -> usize {
+        let inner = self.inner.lock();
+        inner
+            .pipes
+            .iter()
+            .filter(|p| p.state() == PipeState::Ready)
+            .count()
+    }
+
     /// Whether the socket was closed: what arrives is discarded.
     pub(crate) fn closing(&self) -> bool {
         self.closed.load(Ordering::SeqCst)

@@ -118,6 +118,7 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
         sys::SP_RECONNECT_IVL_MAX => o.reconnect_ivl_max as i32,
         sys::SP_RCVMAXSIZE => o.rcvmaxsize.map_or(-1, |m| m as i32),
         sys::SP_SNDPRIO => i32::from(o.sndprio),
+        sys::SP_PEERS => i32::try_from(sock.peers()).unwrap_or(i32::MAX),
         _ => return Err(enoprotoopt()),
     };
     put(val, lenp, &v.to_ne_bytes())

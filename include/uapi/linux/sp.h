@@ -59,6 +59,13 @@
  * requester was gone or not reading.
  */
 #define SP_DROPS		10
+/*
+ * Read-only int: the connections of this socket whose SP header exchange has
+ * completed, i.e. the peers a message can go to or come from right now.  A
+ * PUB can wait for its subscribers before publishing (PUB/SUB drops what is
+ * sent while nobody is connected).
+ */
+#define SP_PEERS		11
 
 /* Defaults. */
 #define SP_RESEND_IVL_DEFAULT		60000
