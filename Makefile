@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make              build the test kernel once (cached outside the clone) and sp.ko
-# make KDIR=DIR     build sp.ko against another Rust-enabled 6.12+ kernel build tree
+# make KDIR=DIR     build sp.ko against another Rust-enabled 6.12 build tree (Debian's 6.12 is tested)
 # make run          boot the VM and show the paper's examples working through PF_SP
 # make test         run the whole suite; ends with "N passed, N failed"
 # make check        rustfmt/clippy/checkpatch over the sources
@@ -11,7 +11,7 @@
 
 KMAKE_VARS := $(shell . scripts/toolchain.sh && echo "$$SP_KMAKE_VARS")
 
-.PHONY: all module deps userspace run test check bench clean
+.PHONY: all module deps examples userspace run test check bench clean
 
 all: module
 
@@ -26,12 +26,15 @@ module:
 	$(MAKE) -C $(KDIR) M=$(CURDIR) $(KMAKE_VARS) modules
 endif
 
-userspace: deps
-	@$(MAKE) --no-print-directory -C userspace-tests
+examples: deps
 	@$(MAKE) --no-print-directory -C examples
 
-run: module userspace
-	scripts/vm-run scripts/demo
+userspace: examples
+	@$(MAKE) --no-print-directory -C userspace-tests
+
+# The demo bounds each of its programs; SP_TIMEOUT bounds the whole boot.
+run: module examples
+	SP_TIMEOUT=$${SP_TIMEOUT:-600} scripts/vm-run scripts/demo
 
 test: module userspace
 	@scripts/test
