@@ -12,7 +12,7 @@
 //!   free of the kernel crate and tested on the host.
 //! - [`family`]: registration of the family and its `proto_ops`, the C trampolines.
 //! - [`sock`]: one SP socket: its state and the system calls all patterns share.
-//! - [`reqrep`], [`pubsub`]: the patterns, routing messages across a socket's pipes.
+//! - [`pattern`]: one file per socket type, behind one interface, and the table of types.
 //! - [`pipe`]: one TCP connection under a socket: handshake, transmit, teardown.
 //! - [`rx`]: its receive side: framing straight off TCP, batches of messages, backpressure.
 //! - [`endpoint`]: listeners and dialers that make pipes.
@@ -31,11 +31,10 @@ mod endpoint;
 mod family;
 mod kunit;
 mod linger;
+mod pattern;
 mod pipe;
 #[allow(dead_code)]
 mod proto;
-mod pubsub;
-mod reqrep;
 mod rx;
 mod skb;
 mod sock;

@@ -9,8 +9,8 @@
 
 use crate::addr::Addr;
 use crate::endpoint::{Dialer, Endpoint, Listener};
-use crate::sock::{errno, Kind, Socket};
-use crate::{sockopt, sys};
+use crate::sock::{errno, Socket};
+use crate::{pattern, sockopt, sys};
 use core::ptr::{addr_of, addr_of_mut};
 use kernel::error::from_result;
 use kernel::prelude::*;
@@ -22,7 +22,7 @@ use kernel::sync::{Arc, ArcBorrow};
 // for which all zeroes is valid: what C's static initialisation gives them.
 static mut PROTO: sys::proto = unsafe { core::mem::zeroed() };
 // SAFETY: As above.
-static mut OPS: [sys::proto_ops; 4] = unsafe { core::mem::zeroed() };
+static mut OPS: sys::proto_ops = unsafe { core::mem::zeroed() };
 // SAFETY: As above.
 static mut FAMILY: sys::net_proto_family = unsafe { core::mem::zeroed() };
 
@@ -75,25 +75,24 @@ impl Registration {
         let owner = module.as_ptr().cast();
         // SAFETY: Nothing else touches the statics before they are registered below.
         unsafe {
-            for ops in (*addr_of_mut!(OPS)).iter_mut() {
-                ops.family = family;
-                ops.owner = owner;
-                ops.release = Some(sp_release);
-                ops.bind = Some(sp_bind);
-                ops.connect = Some(sp_connect);
-                ops.socketpair = Some(sys::sock_no_socketpair);
-                ops.accept = Some(sys::sock_no_accept);
-                ops.getname = Some(sp_getname);
-                ops.poll = Some(sp_poll);
-                ops.ioctl = Some(sys::sock_no_ioctl);
-                ops.listen = Some(sp_listen);
-                ops.shutdown = Some(sys::sock_no_shutdown);
-                ops.setsockopt = Some(sp_setsockopt);
-                ops.getsockopt = Some(sp_getsockopt);
-                ops.sendmsg = Some(sp_sendmsg);
-                ops.recvmsg = Some(sp_recvmsg);
-                ops.mmap = Some(sys::sock_no_mmap);
-            }
+            let ops = &mut *addr_of_mut!(OPS);
+            ops.family = family;
+            ops.owner = owner;
+            ops.release = Some(sp_release);
+            ops.bind = Some(sp_bind);
+            ops.connect = Some(sp_connect);
+            ops.socketpair = Some(sys::sock_no_socketpair);
+            ops.accept = Some(sys::sock_no_accept);
+            ops.getname = Some(sp_getname);
+            ops.poll = Some(sp_poll);
+            ops.ioctl = Some(sys::sock_no_ioctl);
+            ops.listen = Some(sp_listen);
+            ops.shutdown = Some(sys::sock_no_shutdown);
+            ops.setsockopt = Some(sp_setsockopt);
+            ops.getsockopt = Some(sp_getsockopt);
+            ops.sendmsg = Some(sp_sendmsg);
+            ops.recvmsg = Some(sp_recvmsg);
+            ops.mmap = Some(sys::sock_no_mmap);
             let npf = &mut *addr_of_mut!(FAMILY);
             npf.family = family;
             npf.create = Some(sp_create);
@@ -174,18 +173,12 @@ unsafe extern "C" fn sp_create(
             return Err(errno(sys::EPROTONOSUPPORT));
         }
         // SAFETY: The core passes a fresh socket.
-        let kind =
-            Kind::from_type(unsafe { (*sock).type_ } as i32).ok_or(errno(sys::ESOCKTNOSUPPORT))?;
-        let idx = match kind {
-            Kind::Req => 0,
-            Kind::Rep => 1,
-            Kind::Pub => 2,
-            Kind::Sub => 3,
-        };
+        let ty =
+            pattern::find(unsafe { (*sock).type_ } as i32).ok_or(errno(sys::ESOCKTNOSUPPORT))?;
         // SAFETY: The family is registered, so are `PROTO` and `OPS`.
         let sk = unsafe {
             (*sock).state = sys::socket_state_SS_UNCONNECTED;
-            (*sock).ops = addr_of!(OPS[idx]);
+            (*sock).ops = addr_of!(OPS);
             sys::sk_alloc(
                 net,
                 (*addr_of!(FAMILY)).family,
@@ -204,7 +197,7 @@ unsafe extern "C" fn sp_create(
             sys::sock_init_data(sock, sk);
             sys::sp_sk_set_state(sk, sys::TCP_ESTABLISHED as i32);
         }
-        match Socket::new(sk, kind) {
+        match Socket::new(sk, ty) {
             Ok(s) => {
                 // SAFETY: `sk` is a `struct sp_sk` (obj_size); the reference is released in
                 // `sp_release`.

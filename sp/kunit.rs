@@ -8,8 +8,9 @@
 //! `kunit_suite` whose address sits in the `.kunit_test_suites` section of the module.
 
 use crate::addr::Addr;
+use crate::pattern;
+use crate::proto::header;
 use crate::skb::{Skb, SkbQueue};
-use crate::sock::Kind;
 use crate::sys;
 use core::ptr::addr_of_mut;
 
@@ -108,19 +109,39 @@ unsafe extern "C" fn skb_queue_fifo(test: *mut sys::kunit) {
     );
 }
 
-/// KUnit case: socket types map to their protocol ids.
+/// KUnit case: the table of socket types: each speaks its protocol id, its peer is the
+/// wire's partner for it, and no type appears twice.
 ///
 /// # Safety
 ///
 /// KUnit calls it with a valid `test`.
 unsafe extern "C" fn socket_types(test: *mut sys::kunit) {
-    let req = Kind::from_type(sys::SOCK_REQ as i32).map(Kind::proto_id);
-    let rep = Kind::from_type(sys::SOCK_REP as i32).map(Kind::proto_id);
-    check(test, req == Some(0x30), "SOCK_REQ speaks 0x30");
-    check(test, rep == Some(0x31), "SOCK_REP speaks 0x31");
+    let proto = |ty: u32| pattern::find(ty as i32).map(|t| t.proto);
     check(
         test,
-        Kind::from_type(0).is_none() && Kind::from_type(11).is_none(),
+        proto(sys::SOCK_REQ) == Some(0x30),
+        "SOCK_REQ speaks 0x30",
+    );
+    check(
+        test,
+        proto(sys::SOCK_REP) == Some(0x31),
+        "SOCK_REP speaks 0x31",
+    );
+    for t in pattern::TYPES.iter() {
+        check(
+            test,
+            header::peer_of(t.proto) == Some(t.peer),
+            "each type's peer is its wire partner",
+        );
+        check(
+            test,
+            pattern::TYPES.iter().filter(|u| u.ty == t.ty).count() == 1 && t.ty < 11,
+            "each type once, below SOCK_MAX",
+        );
+    }
+    check(
+        test,
+        pattern::find(0).is_none() && pattern::find(11).is_none() && pattern::find(-1).is_none(),
         "unknown types refused",
     );
 }

@@ -229,7 +229,7 @@ impl Pipe {
         if conn.tcp.is_null() {
             return false;
         }
-        let hdr = header::encode(self.sock.kind.proto_id());
+        let hdr = header::encode(self.sock.proto());
         let mut iov = sys::kvec {
             iov_base: hdr.as_ptr() as *mut _,
             iov_len: hdr.len(),
@@ -617,7 +617,7 @@ impl Pipe {
 
     /// The peer's SP header arrived.
     pub(crate) fn handshake(&self, hdr: &[u8; header::HEADER_LEN]) {
-        if header::check(hdr, self.sock.kind.proto_id()).is_err() {
+        if !header::decode(hdr).is_ok_and(|id| self.sock.partner(id)) {
             self.kill();
             return;
         }
@@ -633,7 +633,7 @@ impl Pipe {
         {
             self.hdr_timer.cancel();
             self.handshaken.store(true, Ordering::Release);
-            self.sock.pipe_ready();
+            self.sock.pipe_ready(self.id);
         }
     }
 }

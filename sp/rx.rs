@@ -26,7 +26,6 @@
 use crate::pipe::{Pipe, PipeState};
 use crate::proto::frame::{Decoder, Event, Need, LEN_PREFIX};
 use crate::skb::{copy_bits, Skb, SkbQueue};
-use crate::sock::Kind;
 use crate::sys;
 use core::sync::atomic::Ordering;
 
@@ -215,7 +214,7 @@ impl Rx {
     /// (the common case) as a record at once. `None`: not so, go byte-wise; `Some(None)`:
     /// out of memory; else the stream bytes it took.
     fn whole(&mut self, pipe: &Pipe, src: &mut Source<'_>, at: usize) -> Option<Option<usize>> {
-        if pipe.sock().kind == Kind::Pub {
+        if !pipe.sock().receives() {
             return None;
         }
         let payload = self.dec.whole(src.rest(at)?)?;
@@ -247,7 +246,7 @@ impl Rx {
 
     /// A message of `len` bytes begins; `hint` more bytes are at hand in this TCP skb.
     fn begin(&mut self, pipe: &Pipe, len: usize, hint: usize) -> bool {
-        if pipe.sock().kind == Kind::Pub {
+        if !pipe.sock().receives() {
             self.cur = Cur::Discard;
             return true;
         }

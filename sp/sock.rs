@@ -6,8 +6,11 @@
 //! each pipe and endpoint holds a reference back. `release()` ([`Socket::close`]) either tears
 //! down endpoints and pipes at once or, while messages are still to be delivered, hands the
 //! socket to [`crate::linger`] until they are; [`Socket::finish`] breaks those cycles. The
-//! patterns (`reqrep`, `pubsub`) route messages across the socket's pipes; this file holds
-//! what they share.
+//! socket type's pattern (`pattern/`) routes messages across the socket's pipes, through
+//! [`Dispatch`]; this file holds what every pattern shares, and the small API patterns see:
+//! [`Core`] (the pipes as [`Peer`]s, picking one, counting drops) under the socket's lock,
+//! [`Msg`] for a received message, [`UserMsg`] for one being sent, and a few [`Socket`]
+//! methods (`with`, `alloc_send`, `staging`, `arm_timer_by`).
 //!
 //! Lock discipline: `inner` is a [`BhLock`] because TCP callbacks (softirq) deliver into it.
 //! Under it we may take a pipe's `q` lock and the receive queue's lock, allocate with
@@ -22,15 +25,17 @@
 //! `reader`.
 
 use crate::pipe::{Pipe, PipeState};
-use crate::proto::header;
+use crate::proto::balance::{self, Candidate};
 use crate::rx;
 use crate::skb::{Skb, SkbQueue};
 use crate::sync::{new_bh_lock, queue, BhLock, Timer};
-use crate::{endpoint::Endpoint, pubsub, reqrep, sys};
+use crate::{endpoint::Endpoint, sys};
+use core::any::Any;
 use core::mem::ManuallyDrop;
 use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
+use kernel::sync::lock::{mutex::MutexBackend, Guard};
 use kernel::sync::{Arc, ArcBorrow, Mutex};
 use kernel::workqueue::{impl_has_work, new_work, Work, WorkItem};
 
@@ -39,9 +44,14 @@ pub(crate) fn errno(e: u32) -> Error {
     Error::from_errno(-(e as i32))
 }
 
-/// The errno of a pattern state error (recv on REQ with nothing asked, send on REP with
-/// nothing to answer); documented in the README.
-pub(crate) const ESTATE: u32 = sys::EPROTO;
+/// `value` in a box, as a pattern's state.
+pub(crate) fn boxed<P: Any + Send>(value: P) -> Result<KBox<dyn Any + Send>> {
+    let raw: *mut P = KBox::into_raw(KBox::<P>::new(value, GFP_KERNEL)?);
+    let raw: *mut (dyn Any + Send) = raw;
+    // SAFETY: `raw` comes from `KBox::into_raw` just above, only unsized (the 6.12 `KBox`
+    // does not coerce).
+    Ok(unsafe { KBox::from_raw(raw) })
+}
 
 /// Frames queued on one pipe beyond which senders skip it (REQ) or drop (REP, PUB). Both
 /// also drop once a pipe holds SO_SNDBUF bytes, so that one peer that does not read cannot
@@ -55,42 +65,55 @@ pub(crate) const SMALL_SEND: usize = 1024;
 /// How long close() keeps delivering when SO_LINGER is off.
 const LINGER_DEFAULT_MS: u32 = sys::SP_LINGER_DEFAULT * 1000;
 
-/// Socket types, with their wire protocol ids.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Req,
-    Rep,
-    Pub,
-    Sub,
+/// What the socket core asks of a socket type's pattern. `pattern/mod.rs` implements it once
+/// for every `Pattern`, whose state the core keeps in [`Inner`] and hands back to these calls.
+/// Under-lock calls (softirq too) take [`Inner`]; the others run in the caller's system call.
+pub(crate) trait Dispatch: Sync {
+    /// The pattern's state for a new socket.
+    fn new_state(&self, seed: u32) -> Result<KBox<dyn Any + Send>>;
+    /// Bytes of [`Socket::staging`].
+    fn staging(&self) -> usize;
+    /// Whether what peers send is read at all.
+    fn receives(&self) -> bool;
+    /// A pipe finished its handshake; returns a peer it queued a message on.
+    fn pipe_ready(&self, inner: &mut Inner, peer: &Peer) -> Option<Peer>;
+    /// A pipe is gone; returns a peer it queued a message on.
+    fn pipe_removed(&self, inner: &mut Inner, id: u32) -> Option<Peer>;
+    /// Whether the user gets a message that arrived (softirq).
+    fn accept(&self, inner: &mut Inner, msg: &Msg<'_>) -> bool;
+    /// The socket is closed: drops what the pattern holds, but, if `keep_unsent`, a message
+    /// no pipe has taken yet; returns whether it kept one.
+    fn close(&self, inner: &mut Inner, keep_unsent: bool) -> bool;
+    /// POLLOUT, or `None` for the core's own (send buffer room).
+    fn writable(&self, inner: &Inner) -> Option<bool>;
+    /// sendmsg().
+    fn send(&self, sock: &Socket, msg: &UserMsg) -> Result<usize>;
+    /// recvmsg() may wait for a message (else the error it fails with).
+    fn may_recv(&self, sock: &Socket) -> Result;
+    /// recvmsg() takes `msg` (unless `peek`): where the user's payload starts, or `None`
+    /// to drop it.
+    fn received(&self, sock: &Socket, msg: &Msg<'_>, peek: bool) -> Option<usize>;
+    /// The socket's timer fired (softirq).
+    fn timer(&self, sock: &Socket);
+    /// A SOL_SP option the core does not know, with its value; `None`: not this pattern's.
+    fn setopt(&self, inner: &mut Inner, name: u32, val: &[u8]) -> Option<Result>;
+    /// Reads such an option.
+    fn getopt(&self, inner: &Inner, name: u32) -> Option<i32>;
 }
 
-impl Kind {
-    /// The kind for a `socket()` type argument.
-    pub(crate) fn from_type(ty: i32) -> Option<Self> {
-        match u32::try_from(ty).ok()? {
-            sys::SOCK_REQ => Some(Self::Req),
-            sys::SOCK_REP => Some(Self::Rep),
-            sys::SOCK_PUB => Some(Self::Pub),
-            sys::SOCK_SUB => Some(Self::Sub),
-            _ => None,
-        }
-    }
-
-    /// The 16-bit protocol id of the SP header.
-    pub(crate) fn proto_id(self) -> u16 {
-        match self {
-            Self::Req => header::REQ,
-            Self::Rep => header::REP,
-            Self::Pub => header::PUB,
-            Self::Sub => header::SUB,
-        }
-    }
+/// One socket type: a row of the table in `pattern/mod.rs`.
+pub(crate) struct Type {
+    /// The `socket()` type argument (`SOCK_REQ`...).
+    pub(crate) ty: u32,
+    /// Our protocol id in the SP header, and the one our peers announce.
+    pub(crate) proto: u16,
+    pub(crate) peer: u16,
+    pub(crate) ops: &'static dyn Dispatch,
 }
 
-/// User-settable options (SOL_SP).
+/// User-settable options (SOL_SP) the core applies.
 #[derive(Clone, Copy)]
 pub(crate) struct Options {
-    pub(crate) resend_ivl: u32,
     pub(crate) reconnect_ivl: u32,
     pub(crate) reconnect_ivl_max: u32,
     /// Largest message a peer may send; `None`: no limit.
@@ -102,7 +125,6 @@ pub(crate) struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            resend_ivl: sys::SP_RESEND_IVL_DEFAULT,
             reconnect_ivl: sys::SP_RECONNECT_IVL_DEFAULT,
             reconnect_ivl_max: sys::SP_RECONNECT_IVL_MAX_DEFAULT,
             rcvmaxsize: Some(sys::SP_RCVMAXSIZE_DEFAULT),
@@ -111,26 +133,202 @@ impl Default for Options {
     }
 }
 
-/// What each pattern keeps under the socket's lock.
-pub(crate) enum Pattern {
-    Req(reqrep::Req),
-    Rep(reqrep::Rep),
-    Pub,
-    Sub(pubsub::Sub),
+/// A pipe as a pattern sees it: what it may ask of one connection.
+#[derive(Clone)]
+pub(crate) struct Peer(Arc<Pipe>);
+
+impl Peer {
+    /// The pipe's id, unique in the socket: what a backtrace names it by.
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id
+    }
+
+    /// Send priority, 1 (highest) .. 16.
+    pub(crate) fn prio(&self) -> u8 {
+        self.0.prio
+    }
+
+    /// The SP header exchange is done and the connection is up.
+    pub(crate) fn ready(&self) -> bool {
+        self.0.state() == PipeState::Ready
+    }
+
+    /// Frames queued for transmit.
+    pub(crate) fn queued(&self) -> usize {
+        self.0.tx_len()
+    }
+
+    /// Ready, with fewer than [`PIPE_TXQ_MAX`] frames and `cap` bytes queued.
+    pub(crate) fn has_room(&self, cap: usize) -> bool {
+        self.ready() && self.0.tx_room(PIPE_TXQ_MAX, cap)
+    }
+
+    /// Queues a framed message; then [`Peer::kick`] or [`Peer::transmit`].
+    pub(crate) fn push(&self, skb: Skb) {
+        self.0.push(skb);
+    }
+
+    /// Queues a copy of `skb` if there is room (see [`Pipe::offer`]).
+    pub(crate) fn offer(&self, skb: &Skb, cap: usize, more: bool) -> Option<bool> {
+        self.0.offer(skb, cap, more)
+    }
+
+    /// Queues a copy of a small framed message if there is room (see [`Pipe::offer_frame`]).
+    pub(crate) fn offer_frame(&self, frame: &[u8], cap: usize, more: bool) -> Option<bool> {
+        self.0.offer_frame(frame, cap, more)
+    }
+
+    /// Has the workqueue transmit what is queued. Any context.
+    pub(crate) fn kick(&self) {
+        self.0.kick();
+    }
+
+    /// Transmits what is queued, in the caller's context. Process context.
+    pub(crate) fn transmit(&self) {
+        self.0.transmit();
+    }
+
+    /// Sends one framed message from the caller's system call. Process context.
+    pub(crate) fn send_frame(&self, frame: &[u8]) -> Result {
+        self.0.send_frame(frame)
+    }
 }
 
-/// The state under [`Socket::inner`].
-pub(crate) struct Inner {
-    pub(crate) closing: bool,
-    pub(crate) opts: Options,
-    pub(crate) pipes: KVec<Arc<Pipe>>,
-    pub(crate) endpoints: KVec<Endpoint>,
+/// The socket core's state under [`Socket::inner`] that patterns see.
+pub(crate) struct Core {
+    closing: bool,
+    opts: Options,
+    pipes: KVec<Peer>,
+    endpoints: KVec<Endpoint>,
     next_pipe_id: u32,
-    /// Round-robin cursor into `pipes` for senders.
-    pub(crate) rr: usize,
-    /// Messages dropped: copies a PUB could not queue, replies a REP could not route.
-    pub(crate) drops: u64,
-    pub(crate) pattern: Pattern,
+    /// Round-robin cursor into `pipes` for [`Core::pick`].
+    rr: usize,
+    /// Messages dropped (SP_DROPS).
+    drops: u64,
+}
+
+impl Core {
+    /// The socket was closed (it may be lingering).
+    pub(crate) fn closing(&self) -> bool {
+        self.closing
+    }
+
+    /// Every pipe, in any state.
+    pub(crate) fn peers(&self) -> &[Peer] {
+        &self.pipes
+    }
+
+    /// The pipe with id `id`, if it is still there.
+    pub(crate) fn peer(&self, id: u32) -> Option<&Peer> {
+        self.pipes.iter().find(|p| p.id() == id)
+    }
+
+    /// The pipe a load-balanced message goes to: the best that `look` finds able to take it
+    /// (`proto::balance`), visiting pipes round-robin from after the last one picked.
+    pub(crate) fn pick(&mut self, look: impl Fn(&Peer) -> Option<Candidate>) -> Option<Peer> {
+        let pipes = &self.pipes;
+        let i = balance::pick(pipes.len(), self.rr, |i| pipes.get(i).and_then(&look))?;
+        self.rr = i + 1;
+        pipes.get(i).cloned()
+    }
+
+    /// Counts `n` messages dropped.
+    pub(crate) fn dropped(&mut self, n: u64) {
+        self.drops += n;
+    }
+}
+
+/// The state under [`Socket::inner`]: the core's and the pattern's.
+pub(crate) struct Inner {
+    pub(crate) core: Core,
+    pattern: KBox<dyn Any + Send>,
+}
+
+impl Inner {
+    /// The core's state and the pattern's, which is a `P`.
+    pub(crate) fn split<P: Any>(&mut self) -> Option<(&mut Core, &mut P)> {
+        Some((&mut self.core, self.pattern.downcast_mut::<P>()?))
+    }
+
+    /// As [`Inner::split`], shared.
+    pub(crate) fn parts<P: Any>(&self) -> Option<(&Core, &P)> {
+        Some((&self.core, self.pattern.downcast_ref::<P>()?))
+    }
+}
+
+/// A message queued for the user, as a pattern sees it.
+pub(crate) struct Msg<'a> {
+    skb: &'a Skb,
+    off: usize,
+    len: usize,
+    pipe: u32,
+}
+
+impl<'a> Msg<'a> {
+    /// The message `rec` of a received skb.
+    pub(crate) fn of(skb: &'a Skb, rec: &rx::Record) -> Self {
+        Self {
+            skb,
+            off: rec.off,
+            len: rec.len,
+            pipe: rec.pipe,
+        }
+    }
+
+    /// Its length, header (backtrace...) included.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The pipe it came from.
+    pub(crate) fn pipe(&self) -> u32 {
+        self.pipe
+    }
+
+    /// Copies `out.len()` bytes from offset `at` of the message; false if it is shorter.
+    pub(crate) fn copy(&self, at: usize, out: &mut [u8]) -> bool {
+        at.checked_add(out.len()).is_some_and(|end| end <= self.len)
+            && self.skb.copy_bits(self.off + at, out)
+    }
+
+    /// Its first bytes, as many as fit in `buf`.
+    pub(crate) fn head<'b>(&self, buf: &'b mut [u8]) -> Option<&'b [u8]> {
+        let n = self.len.min(buf.len());
+        self.copy(0, &mut buf[..n]).then_some(&buf[..n])
+    }
+}
+
+/// The message of a sendmsg() call.
+pub(crate) struct UserMsg {
+    /// INVARIANT: the `msghdr` the socket core passed to this sendmsg() call.
+    msg: *mut sys::msghdr,
+    len: usize,
+}
+
+impl UserMsg {
+    /// The payload's length.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Sent with MSG_MORE, or by sendmmsg() but for the last: more messages follow at once.
+    pub(crate) fn more(&self) -> bool {
+        // SAFETY: `msg` is valid for the call (type invariant).
+        unsafe { (*self.msg).msg_flags & (sys::MSG_MORE | sys::MSG_BATCH) != 0 }
+    }
+
+    /// Copies the payload into `dst`, which is as long as the payload.
+    pub(crate) fn copy_to(&self, dst: &mut [u8]) -> Result {
+        if dst.len() != self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `dst` is valid for its length; `msg` is valid for the call.
+        let err = unsafe { sys::sp_copy_from_msg(dst.as_mut_ptr().cast(), self.msg, dst.len()) };
+        if err < 0 {
+            return Err(Error::from_errno(err));
+        }
+        Ok(())
+    }
 }
 
 /// One SP socket.
@@ -138,12 +336,13 @@ pub(crate) struct Inner {
 pub(crate) struct Socket {
     /// INVARIANT: a valid `struct sock` we hold a reference to (`sock_hold`).
     sk: *mut sys::sock,
-    pub(crate) kind: Kind,
+    /// The socket type, and its pattern.
+    ty: &'static Type,
     #[pin]
     pub(crate) inner: BhLock<Inner>,
-    /// REQ: resends an unanswered request.
+    /// The pattern's timer (REQ: resend; SURVEYOR: deadline).
     #[pin]
-    pub(crate) resend_timer: Timer,
+    timer: Timer,
     /// Closed, and nothing is left to hand to pipes: they flush, shut down and go; no new
     /// pipes. Set under `inner`.
     drain: AtomicBool,
@@ -154,10 +353,10 @@ pub(crate) struct Socket {
     /// Serialises readers: each takes the next message from the head of the receive queue.
     #[pin]
     reader: Mutex<()>,
-    /// PUB and REP: a small message is framed here, then copied to each subscriber's queue
-    /// (PUB) or written to TCP (REP).
+    /// Where a pattern frames a small message before it goes to pipes (PUB, REP), as long as
+    /// the pattern asked.
     #[pin]
-    pub(crate) staging: Mutex<KVec<u8>>,
+    staging: Mutex<KVec<u8>>,
     /// [`Socket::finish`] ran.
     finished: AtomicBool,
     /// Ends a lingering socket's time.
@@ -178,36 +377,29 @@ unsafe impl Send for Socket {}
 unsafe impl Sync for Socket {}
 
 impl Socket {
-    /// The state of a new socket around `sk`.
-    pub(crate) fn new(sk: *mut sys::sock, kind: Kind) -> Result<Arc<Self>> {
+    /// The state of a new socket of type `ty` around `sk`.
+    pub(crate) fn new(sk: *mut sys::sock, ty: &'static Type) -> Result<Arc<Self>> {
         // SAFETY: Plain random number.
         let seed = unsafe { sys::get_random_u32() };
-        let pattern = match kind {
-            Kind::Req => Pattern::Req(reqrep::Req::new(seed.rotate_left(16))),
-            Kind::Rep => Pattern::Rep(reqrep::Rep::default()),
-            Kind::Pub => Pattern::Pub,
-            Kind::Sub => Pattern::Sub(pubsub::Sub::new()),
-        };
-        let staging = match kind {
-            Kind::Pub => KVec::from_elem(0, pubsub::STAGING, GFP_KERNEL)?,
-            Kind::Rep => KVec::from_elem(0, reqrep::REP_STAGING, GFP_KERNEL)?,
-            _ => KVec::new(),
-        };
+        let pattern = ty.ops.new_state(seed.rotate_left(16))?;
+        let staging = KVec::from_elem(0, ty.ops.staging(), GFP_KERNEL)?;
         let sock = Arc::pin_init(
             pin_init!(Self {
                 sk,
-                kind,
+                ty,
                 inner <- new_bh_lock!(Inner {
-                    closing: false,
-                    opts: Options::default(),
-                    pipes: KVec::new(),
-                    endpoints: KVec::new(),
-                    next_pipe_id: seed & crate::proto::reqrep::ID_MASK,
-                    rr: 0,
-                    drops: 0,
+                    core: Core {
+                        closing: false,
+                        opts: Options::default(),
+                        pipes: KVec::new(),
+                        endpoints: KVec::new(),
+                        next_pipe_id: seed & crate::proto::reqrep::ID_MASK,
+                        rr: 0,
+                        drops: 0,
+                    },
                     pattern,
                 }, "sp_socket"),
-                resend_timer <- Timer::new(reqrep::resend_timer_fn),
+                timer <- Timer::new(pattern_timer_fn),
                 drain: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 rx_paused: AtomicBool::new(false),
@@ -229,16 +421,78 @@ impl Socket {
         self.sk
     }
 
+    /// Our protocol id in the SP header.
+    pub(crate) fn proto(&self) -> u16 {
+        self.ty.proto
+    }
+
+    /// Whether `id`, a peer's protocol, is our partner.
+    pub(crate) fn partner(&self, id: u16) -> bool {
+        id == self.ty.peer
+    }
+
+    /// Whether what peers send is read at all (PUB ignores it).
+    pub(crate) fn receives(&self) -> bool {
+        self.ty.ops.receives()
+    }
+
+    /// Runs `f` with the core's and the pattern's state, a `P`, under the socket's lock.
+    pub(crate) fn with<P: Any, R>(
+        &self,
+        f: impl FnOnce(&mut Core, &mut P) -> Result<R>,
+    ) -> Result<R> {
+        let mut inner = self.inner.lock();
+        let (core, p) = inner.split::<P>().ok_or(EINVAL)?;
+        f(core, p)
+    }
+
     /// A fresh 31-bit pipe id.
     pub(crate) fn next_pipe_id(&self) -> u32 {
         let mut inner = self.inner.lock();
-        inner.next_pipe_id = inner.next_pipe_id.wrapping_add(1) & crate::proto::reqrep::ID_MASK;
-        inner.next_pipe_id
+        let c = &mut inner.core;
+        c.next_pipe_id = c.next_pipe_id.wrapping_add(1) & crate::proto::reqrep::ID_MASK;
+        c.next_pipe_id
     }
 
     /// Options as they are now.
     pub(crate) fn opts(&self) -> Options {
-        self.inner.lock().opts
+        self.inner.lock().core.opts
+    }
+
+    /// Changes the options under the socket's lock.
+    pub(crate) fn set_opts(&self, f: impl FnOnce(&mut Options) -> Result) -> Result {
+        f(&mut self.inner.lock().core.opts)
+    }
+
+    /// Messages dropped (SP_DROPS).
+    pub(crate) fn drops(&self) -> u64 {
+        self.inner.lock().core.drops
+    }
+
+    /// A pattern's SOL_SP option: `None` if it has no such option.
+    pub(crate) fn pattern_setopt(&self, name: u32, val: &[u8]) -> Option<Result> {
+        self.ty.ops.setopt(&mut self.inner.lock(), name, val)
+    }
+
+    /// Reads a pattern's SOL_SP option.
+    pub(crate) fn pattern_getopt(&self, name: u32) -> Option<i32> {
+        self.ty.ops.getopt(&self.inner.lock(), name)
+    }
+
+    /// The staging buffer (see [`Socket::staging`]'s field).
+    pub(crate) fn staging(&self) -> Guard<'_, KVec<u8>, MutexBackend> {
+        self.staging.lock()
+    }
+
+    /// Arms the pattern's timer for `expires` (jiffies), unless it is due earlier.
+    pub(crate) fn arm_timer_by(&self, expires: usize) {
+        self.timer.arm_by(expires);
+    }
+
+    /// Whether nothing is queued for the user.
+    pub(crate) fn nothing_received(&self) -> bool {
+        // SAFETY: `sk` is valid.
+        unsafe { sys::sp_sk_receive_queue_empty(self.sk) }
     }
 
     /// SO_SNDBUF, which also caps each pipe's queue.
@@ -250,11 +504,7 @@ impl Socket {
     /// Connections whose SP header exchange has completed (SP_PEERS).
     pub(crate) fn peers(&self) -> usize {
         let inner = self.inner.lock();
-        inner
-            .pipes
-            .iter()
-            .filter(|p| p.state() == PipeState::Ready)
-            .count()
+        inner.core.pipes.iter().filter(|p| p.ready()).count()
     }
 
     /// Whether the socket was closed: what arrives is discarded.
@@ -285,17 +535,17 @@ impl Socket {
         if self.draining() {
             return Err(errno(sys::ESHUTDOWN));
         }
-        inner.pipes.push(pipe, GFP_ATOMIC)?;
+        inner.core.pipes.push(Peer(pipe), GFP_ATOMIC)?;
         Ok(())
     }
 
     /// Registers a new endpoint; fails once the socket is closing.
     pub(crate) fn add_endpoint(&self, ep: Endpoint) -> Result<(), Endpoint> {
         let mut inner = self.inner.lock();
-        if inner.closing {
+        if inner.core.closing {
             return Err(ep);
         }
-        match inner.endpoints.push(ep.clone(), GFP_ATOMIC) {
+        match inner.core.endpoints.push(ep.clone(), GFP_ATOMIC) {
             Ok(()) => Ok(()),
             Err(_) => Err(ep),
         }
@@ -304,20 +554,23 @@ impl Socket {
     /// The address of the most recent listening endpoint, for getsockname().
     pub(crate) fn local_addr(&self) -> Option<crate::addr::Addr> {
         let inner = self.inner.lock();
-        inner.endpoints.iter().rev().find_map(|e| match e {
+        inner.core.endpoints.iter().rev().find_map(|e| match e {
             Endpoint::Listener(l) => Some(l.local),
             Endpoint::Dialer(_) => None,
         })
     }
 
-    /// A pipe finished its handshake (softirq or process context).
-    pub(crate) fn pipe_ready(&self) {
+    /// Pipe `id` finished its handshake (softirq or process context).
+    pub(crate) fn pipe_ready(&self, id: u32) {
         let mut inner = self.inner.lock();
-        let p = reqrep::pipe_ready(&mut inner);
-        if inner.closing {
+        let Some(peer) = inner.core.peer(id).cloned() else {
+            return;
+        };
+        let p = self.ty.ops.pipe_ready(&mut inner, &peer);
+        if inner.core.closing {
             if p.is_some() {
                 // A lingering REQ's request is out: nothing is left to hand to pipes.
-                reqrep::forget(&mut inner, false);
+                self.ty.ops.close(&mut inner, false);
                 self.start_drain(&inner);
             }
             return;
@@ -331,14 +584,14 @@ impl Socket {
     /// in its handshake just goes), the socket goes with the last. Under `inner`.
     fn start_drain(&self, inner: &Inner) {
         self.drain.store(true, Ordering::Release);
-        for p in inner.pipes.iter() {
+        for Peer(p) in inner.core.pipes.iter() {
             if p.state() == PipeState::Handshake {
                 p.kill();
             } else {
                 p.kick();
             }
         }
-        if inner.pipes.is_empty() {
+        if inner.core.pipes.is_empty() {
             self.queue_finish();
         }
     }
@@ -355,13 +608,14 @@ impl Socket {
         let removed;
         {
             let mut inner = self.inner.lock();
-            let pos = inner.pipes.iter().position(|p| p.id == pipe.id);
-            removed = pos.and_then(|i| crate::sync::swap_remove(&mut inner.pipes, i));
-            if !inner.closing {
-                if let Some(p) = reqrep::pipe_removed(&mut inner, pipe.id) {
+            let pipes = &mut inner.core.pipes;
+            let pos = pipes.iter().position(|p| p.id() == pipe.id);
+            removed = pos.and_then(|i| crate::sync::swap_remove(pipes, i));
+            if !inner.core.closing {
+                if let Some(p) = self.ty.ops.pipe_removed(&mut inner, pipe.id) {
                     p.kick();
                 }
-            } else if removed.is_some() && inner.pipes.is_empty() && self.draining() {
+            } else if removed.is_some() && inner.core.pipes.is_empty() && self.draining() {
                 // The last of a lingering socket.
                 self.queue_finish();
             }
@@ -379,8 +633,10 @@ impl Socket {
         {
             let mut inner = self.inner.lock();
             while let Some(mut skb) = done.pop() {
-                let keep = !inner.closing
-                    && rx::filter(&mut skb, |skb, rec| self.accept(&mut inner, skb, rec));
+                let keep = !inner.core.closing
+                    && rx::filter(&mut skb, |skb, rec| {
+                        self.ty.ops.accept(&mut inner, &Msg::of(skb, rec))
+                    });
                 if keep {
                     // SAFETY: `sk` is valid; the queue takes our reference.
                     unsafe { sys::sp_rx_queue(self.sk, skb.into_raw()) };
@@ -398,18 +654,6 @@ impl Socket {
         drop(refused);
     }
 
-    /// Whether the user gets a message that arrived (under `inner`).
-    fn accept(&self, inner: &mut Inner, skb: &Skb, rec: &rx::Record) -> bool {
-        match self.kind {
-            Kind::Req => reqrep::req_accept(inner, skb, rec.off, rec.len),
-            // Malformed or looping requests are dropped, as nng does.
-            Kind::Rep => reqrep::rep_acceptable(skb, rec.off, rec.len),
-            // A PUB never reads payload from subscribers.
-            Kind::Pub => false,
-            Kind::Sub => pubsub::sub_wants(inner, skb, rec.off, rec.len),
-        }
-    }
-
     /// Lets pipes that stopped on a full receive buffer read again, once recv has emptied
     /// it to half: each read then takes a good part of what TCP holds, rather than a batch
     /// per message consumed. (It always comes: a pipe stops only on a full buffer, and recv
@@ -421,7 +665,7 @@ impl Socket {
         if !self.rx_paused.swap(false, Ordering::SeqCst) {
             return;
         }
-        for p in self.inner.lock().pipes.iter() {
+        for Peer(p) in self.inner.lock().core.pipes.iter() {
             p.resume();
         }
     }
@@ -436,32 +680,20 @@ impl Socket {
         if len > i32::MAX as usize / 2 {
             return Err(errno(sys::EMSGSIZE));
         }
-        match self.kind {
-            Kind::Req => reqrep::req_send(self, msg, len),
-            Kind::Rep => reqrep::rep_send(self, msg, len),
-            Kind::Pub => pubsub::pub_send(self, msg, len),
-            Kind::Sub => Err(errno(sys::EOPNOTSUPP)),
-        }
+        // INVARIANT: The core's msghdr for this call.
+        self.ty.ops.send(self, &UserMsg { msg, len })
     }
 
     /// A message skb for sendmsg() with `hdr` bytes of framing room in front of the payload,
     /// charged to the send buffer (blocks per SO_SNDTIMEO unless non-blocking).
-    pub(crate) fn alloc_send(&self, hdr: usize, msg: *mut sys::msghdr, len: usize) -> Result<Skb> {
+    pub(crate) fn alloc_send(&self, hdr: usize, msg: &UserMsg) -> Result<Skb> {
         let mut err = 0;
-        // SAFETY: `sk` and `msg` are valid; the helper returns an owned skb or NULL with `err`.
-        let skb = unsafe { sys::sp_skb_alloc_send(self.sk, hdr as u32, msg, len, &mut err) };
+        // SAFETY: `sk` and `msg.msg` are valid; the helper returns an owned skb or NULL with
+        // `err`.
+        let skb =
+            unsafe { sys::sp_skb_alloc_send(self.sk, hdr as u32, msg.msg, msg.len, &mut err) };
         // SAFETY: As above.
         unsafe { Skb::from_raw(skb) }.ok_or_else(|| Error::from_errno(err))
-    }
-
-    /// Copies the payload of sendmsg() `msg` into `dst`, which is as long as the payload.
-    pub(crate) fn copy_from_msg(dst: &mut [u8], msg: *mut sys::msghdr) -> Result {
-        // SAFETY: `dst` is valid for its length; the socket core passes a valid `msg`.
-        let err = unsafe { sys::sp_copy_from_msg(dst.as_mut_ptr().cast(), msg, dst.len()) };
-        if err < 0 {
-            return Err(Error::from_errno(err));
-        }
-        Ok(())
     }
 
     /// Drops every received message not yet read.
@@ -475,14 +707,12 @@ impl Socket {
     /// recvmsg(): one call, one whole message.
     pub(crate) fn recvmsg(&self, msg: *mut sys::msghdr, size: usize, flags: i32) -> Result<usize> {
         let uflags = flags as u32;
-        if uflags & sys::MSG_OOB != 0 || self.kind == Kind::Pub {
+        if uflags & sys::MSG_OOB != 0 {
             return Err(errno(sys::EOPNOTSUPP));
         }
         let peek = uflags & sys::MSG_PEEK != 0;
         loop {
-            if self.kind == Kind::Req {
-                reqrep::req_may_recv(self)?;
-            }
+            self.ty.ops.may_recv(self)?;
             let reader = self.reader.lock();
             // SAFETY: `sk` is valid. The head skb (or NULL) stays queued, and so valid, while
             // we hold `reader`; the queue keeps its reference.
@@ -507,11 +737,7 @@ impl Socket {
                 continue;
             };
             // Where the user's payload starts, past the pattern's header.
-            let body = match self.kind {
-                Kind::Req => reqrep::req_received(self, &skb, rec.off, peek),
-                Kind::Rep => reqrep::rep_received(self, &skb, rec.off, rec.len, rec.pipe, peek),
-                Kind::Pub | Kind::Sub => Some(0),
-            };
+            let body = self.ty.ops.received(self, &Msg::of(&skb, &rec), peek);
             let mut result = Ok(0);
             if let Some(body) = body {
                 let real = rec.len - body;
@@ -556,15 +782,10 @@ impl Socket {
         // SAFETY: Arguments as the core passed them.
         let mut mask = unsafe { sys::datagram_poll(file, sock, wait) };
         let out = sys::POLLOUT | sys::POLLWRNORM | sys::POLLWRBAND;
-        match self.kind {
-            Kind::Rep => {
-                mask &= !out;
-                if reqrep::rep_owes(&self.inner.lock()) {
-                    mask |= out;
-                }
-            }
-            Kind::Sub => mask &= !out,
-            Kind::Req | Kind::Pub => {}
+        match self.ty.ops.writable(&self.inner.lock()) {
+            Some(true) => mask |= out,
+            Some(false) => mask &= !out,
+            None => {}
         }
         mask
     }
@@ -582,24 +803,24 @@ impl Socket {
         }
         let (endpoints, idle) = {
             let mut inner = self.inner.lock();
-            inner.closing = true;
+            inner.core.closing = true;
             self.closed.store(true, Ordering::SeqCst);
-            for p in inner.pipes.iter() {
+            for Peer(p) in inner.core.pipes.iter() {
                 // Nobody will make room: a stopped pipe reads on, discarding.
                 p.resume();
             }
             // A request no pipe has taken yet keeps the endpoints making pipes for it.
-            let has_endpoints = !inner.endpoints.is_empty();
-            let waiting = reqrep::forget(&mut inner, has_endpoints);
+            let has_endpoints = !inner.core.endpoints.is_empty();
+            let waiting = self.ty.ops.close(&mut inner, has_endpoints);
             let endpoints = if waiting {
                 KVec::new()
             } else {
                 self.drain.store(true, Ordering::Release);
-                core::mem::take(&mut inner.endpoints)
+                core::mem::take(&mut inner.core.endpoints)
             };
-            (endpoints, !waiting && inner.pipes.is_empty())
+            (endpoints, !waiting && inner.core.pipes.is_empty())
         };
-        self.resend_timer.shutdown();
+        self.timer.shutdown();
         for ep in endpoints.iter() {
             ep.close();
         }
@@ -622,21 +843,21 @@ impl Socket {
         }
         let (endpoints, pipes) = {
             let mut inner = self.inner.lock();
-            inner.closing = true;
+            inner.core.closing = true;
             self.closed.store(true, Ordering::SeqCst);
             self.drain.store(true, Ordering::Release);
-            reqrep::forget(&mut inner, false);
+            self.ty.ops.close(&mut inner, false);
             (
-                core::mem::take(&mut inner.endpoints),
-                core::mem::take(&mut inner.pipes),
+                core::mem::take(&mut inner.core.endpoints),
+                core::mem::take(&mut inner.core.pipes),
             )
         };
         self.linger_timer.shutdown();
-        self.resend_timer.shutdown();
+        self.timer.shutdown();
         for ep in endpoints.iter() {
             ep.close();
         }
-        for p in pipes.iter() {
+        for Peer(p) in pipes.iter() {
             if abort {
                 p.abort();
             } else {
@@ -666,6 +887,18 @@ unsafe extern "C" fn linger_timer_fn(t: *mut sys::timer_list) {
     // can run: `finish` shuts it down before letting go.
     let sock = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Socket, linger_timer) };
     sock.queue_finish();
+}
+
+/// The pattern's timer (softirq).
+///
+/// # Safety
+///
+/// The timer core calls it with the `timer_list` of a [`Socket`]'s `timer`.
+unsafe extern "C" fn pattern_timer_fn(t: *mut sys::timer_list) {
+    // SAFETY: The timer is embedded in a live `Socket`: `close` and `finish` shut it down
+    // before the socket can go away.
+    let sock = unsafe { &*kernel::container_of!(t.cast::<Timer>(), Socket, timer) };
+    sock.ty.ops.timer(sock);
 }
 
 #[pinned_drop]

@@ -3,8 +3,8 @@
 //! SOL_SP socket options (SOL_SOCKET ones are the core's: SO_RCVBUF, SO_RCVTIMEO, SO_LINGER...).
 
 use crate::addr::Addr;
-use crate::pubsub;
-use crate::sock::{errno, Kind, Socket};
+use crate::pattern;
+use crate::sock::{errno, Socket};
 use crate::sys;
 use kernel::prelude::*;
 use kernel::sync::Arc;
@@ -36,11 +36,7 @@ pub(crate) fn set(
                 return Err(EINVAL);
             }
             let mut buf = [0u8; URL_MAX];
-            // SAFETY: `buf` has room for `len` bytes.
-            let r = unsafe { sys::sp_copy_from_sockptr(buf.as_mut_ptr().cast(), val, len) };
-            if r != 0 {
-                return Err(Error::from_errno(r));
-            }
+            copy_in(&mut buf[..len], val)?;
             // A C caller may count the terminating NUL.
             let url = match buf[..len].iter().position(|&c| c == 0) {
                 Some(n) => &buf[..n],
@@ -54,50 +50,38 @@ pub(crate) fn set(
                 crate::family::connect(sock, &addr)
             }
         }
-        sys::SP_SUBSCRIBE | sys::SP_UNSUBSCRIBE => {
-            let len = len as usize;
-            if len > pubsub::MAX_PREFIX {
-                return Err(EINVAL);
-            }
-            let mut buf = [0u8; pubsub::MAX_PREFIX];
-            if len > 0 {
-                // SAFETY: `buf` has room for `len` bytes.
-                let r = unsafe { sys::sp_copy_from_sockptr(buf.as_mut_ptr().cast(), val, len) };
-                if r != 0 {
-                    return Err(Error::from_errno(r));
-                }
-            }
-            pubsub::set_subscription(sock, &buf[..len], name == sys::SP_SUBSCRIBE)
-        }
-        sys::SP_RESEND_IVL
-        | sys::SP_RECONNECT_IVL
+        sys::SP_RECONNECT_IVL
         | sys::SP_RECONNECT_IVL_MAX
         | sys::SP_RCVMAXSIZE
         | sys::SP_SNDPRIO => {
-            if (len as usize) < core::mem::size_of::<i32>() {
+            let mut v = [0u8; 4];
+            if (len as usize) < v.len() {
                 return Err(EINVAL);
             }
-            let mut v: i32 = 0;
-            // SAFETY: `v` has room for an int.
-            let r = unsafe { sys::sp_copy_from_sockptr((&mut v as *mut i32).cast(), val, 4) };
-            if r != 0 {
-                return Err(Error::from_errno(r));
-            }
-            let mut inner = sock.inner.lock();
-            let o = &mut inner.opts;
-            match name {
-                sys::SP_RESEND_IVL if sock.kind == Kind::Req && v > 0 => o.resend_ivl = v as u32,
-                sys::SP_RESEND_IVL if sock.kind != Kind::Req => return Err(enoprotoopt()),
-                sys::SP_RECONNECT_IVL if v >= 0 => o.reconnect_ivl = v as u32,
-                sys::SP_RECONNECT_IVL_MAX if v >= 0 => o.reconnect_ivl_max = v as u32,
-                sys::SP_RCVMAXSIZE if v == -1 => o.rcvmaxsize = None,
-                sys::SP_RCVMAXSIZE if v >= 0 => o.rcvmaxsize = Some(v as u32),
-                sys::SP_SNDPRIO if (1..=16).contains(&v) => o.sndprio = v as u8,
-                _ => return Err(EINVAL),
-            }
-            Ok(())
+            copy_in(&mut v, val)?;
+            let v = i32::from_ne_bytes(v);
+            sock.set_opts(|o| {
+                match name {
+                    sys::SP_RECONNECT_IVL if v >= 0 => o.reconnect_ivl = v as u32,
+                    sys::SP_RECONNECT_IVL_MAX if v >= 0 => o.reconnect_ivl_max = v as u32,
+                    sys::SP_RCVMAXSIZE if v == -1 => o.rcvmaxsize = None,
+                    sys::SP_RCVMAXSIZE if v >= 0 => o.rcvmaxsize = Some(v as u32),
+                    sys::SP_SNDPRIO if (1..=16).contains(&v) => o.sndprio = v as u8,
+                    _ => return Err(EINVAL),
+                }
+                Ok(())
+            })
         }
-        _ => Err(enoprotoopt()),
+        // The pattern's own, with the value copied in first: it looks at it under the
+        // socket's spinlock, where user memory cannot be read.
+        // A longer value is cut one byte past what any takes, so that it is still too long.
+        _ => {
+            let mut buf = [0u8; pattern::OPT_MAX + 1];
+            let n = (len as usize).min(buf.len());
+            copy_in(&mut buf[..n], val)?;
+            sock.pattern_setopt(name, &buf[..n])
+                .unwrap_or_else(|| Err(enoprotoopt()))
+        }
     }
 }
 
@@ -108,20 +92,28 @@ pub(crate) fn get(sock: &Socket, level: i32, name: i32, val: *mut u8, lenp: *mut
     }
     let name = u32::try_from(name).map_err(|_| enoprotoopt())?;
     if name == sys::SP_DROPS {
-        let drops = sock.inner.lock().drops;
-        return put(val, lenp, &drops.to_ne_bytes());
+        return put(val, lenp, &sock.drops().to_ne_bytes());
     }
     let o = sock.opts();
     let v: i32 = match name {
-        sys::SP_RESEND_IVL if sock.kind == Kind::Req => o.resend_ivl as i32,
         sys::SP_RECONNECT_IVL => o.reconnect_ivl as i32,
         sys::SP_RECONNECT_IVL_MAX => o.reconnect_ivl_max as i32,
         sys::SP_RCVMAXSIZE => o.rcvmaxsize.map_or(-1, |m| m as i32),
         sys::SP_SNDPRIO => i32::from(o.sndprio),
         sys::SP_PEERS => i32::try_from(sock.peers()).unwrap_or(i32::MAX),
-        _ => return Err(enoprotoopt()),
+        _ => sock.pattern_getopt(name).ok_or_else(enoprotoopt)?,
     };
     put(val, lenp, &v.to_ne_bytes())
+}
+
+/// Copies an option's value in from the caller, `dst.len()` bytes of it.
+fn copy_in(dst: &mut [u8], val: sys::sockptr_t) -> Result {
+    // SAFETY: `dst` has room for `dst.len()` bytes; the helper checks the user range.
+    let r = unsafe { sys::sp_copy_from_sockptr(dst.as_mut_ptr().cast(), val, dst.len()) };
+    if r != 0 {
+        return Err(Error::from_errno(r));
+    }
+    Ok(())
 }
 
 /// Copies `value` out as getsockopt does, with the length written back. Every SOL_SP value

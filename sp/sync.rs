@@ -166,3 +166,15 @@ pub(crate) fn swap_remove<T>(v: &mut KVec<T>, i: usize) -> Option<T> {
         Some(x)
     }
 }
+
+/// The clock, in jiffies.
+pub(crate) fn jiffies() -> usize {
+    // SAFETY: Plain read of the clock.
+    unsafe { sys::sp_jiffies() }
+}
+
+/// `ms` milliseconds in jiffies.
+pub(crate) fn ms_to_jiffies(ms: u32) -> usize {
+    // SAFETY: Plain conversion.
+    unsafe { sys::__msecs_to_jiffies(ms) }
+}
