@@ -21,6 +21,8 @@ MODULE_PARM_DESC(family, "address family number to register (default AF_SP, 18)"
 static_assert(AF_SP < AF_MAX);
 static_assert(SOCK_PUB < SOCK_MAX && SOCK_SUB < SOCK_MAX);
 static_assert(SOCK_REQ < SOCK_MAX && SOCK_REP < SOCK_MAX);
+static_assert(SOCK_PAIR < SOCK_MAX && SOCK_PUSH < SOCK_MAX && SOCK_PULL < SOCK_MAX);
+static_assert(SOCK_SURVEYOR < SOCK_MAX && SOCK_RESPONDENT < SOCK_MAX && SOCK_BUS < SOCK_MAX);
 static_assert(offsetof(struct sp_sk, sk) == 0);
 
 void sp_spin_lock_bh(spinlock_t *lock)
@@ -561,6 +563,31 @@ void sp_sk_purge_receive_queue(struct sock *sk)
 bool sp_sk_receive_queue_empty(const struct sock *sk)
 {
 	return skb_queue_empty_lockless(&sk->sk_receive_queue);
+}
+
+/* The time a receive may wait, per SO_RCVTIMEO and MSG_DONTWAIT (jiffies). */
+long sp_sk_rcvtimeo(const struct sock *sk, bool noblock)
+{
+	return sock_rcvtimeo(sk, noblock);
+}
+
+/*
+ * Waits until something is queued for the user, the socket is woken (a
+ * pattern's state changed: a survey expired), @timeo runs out (left in it,
+ * 0: -EAGAIN) or a signal comes.  Returns 0 or a negative errno.  Nothing is
+ * taken off the queue: readers take messages one by one under their lock.
+ */
+int sp_rx_wait(struct sock *sk, long *timeo)
+{
+	struct sk_buff_head *q = &sk->sk_receive_queue;
+	int err = 0;
+
+	if (!*timeo)
+		return -EAGAIN;
+	if (__skb_wait_for_more_packets(sk, q, &err, timeo,
+					READ_ONCE(q->prev)))
+		return err ?: -EAGAIN;	/* 0: shut down for reading */
+	return 0;
 }
 
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size)

@@ -113,6 +113,8 @@ void sp_skb_set_next(struct sk_buff *skb, struct sk_buff *next);
 void sp_skb_orphan(struct sk_buff *skb);
 void sp_sk_purge_receive_queue(struct sock *sk);
 bool sp_sk_receive_queue_empty(const struct sock *sk);
+long sp_sk_rcvtimeo(const struct sock *sk, bool noblock);
+int sp_rx_wait(struct sock *sk, long *timeo);
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
 int sp_copy_from_msg(void *dst, struct msghdr *msg, size_t len);
 

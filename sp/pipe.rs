@@ -583,7 +583,29 @@ impl Pipe {
             }
         }
         // Freed (uncharging the send buffer, waking senders) outside the lock.
+        let room = !done.is_empty();
         drop(done);
+        if room && self.sock.reliable() {
+            self.sock.pipe_room(self.id);
+        }
+    }
+
+    /// Takes the frames not yet started, for a reliable pattern to send elsewhere; one that
+    /// TCP took part of is lost with the connection. Process context.
+    pub(crate) fn take_unsent(&self) -> SkbQueue {
+        let mut conn = self.conn.lock();
+        let mut unsent = SkbQueue::new();
+        let partial;
+        {
+            let mut q = self.q.lock();
+            partial = if conn.off > 0 { q.tx.pop() } else { None };
+            conn.off = 0;
+            while let Some(skb) = q.tx.pop() {
+                unsent.push(skb);
+            }
+        }
+        drop(partial);
+        unsent
     }
 
     /// A draining socket's pipe has nothing more to send: FIN after what TCP holds, and

@@ -75,10 +75,18 @@ pub(crate) trait Dispatch: Sync {
     fn staging(&self) -> usize;
     /// Whether what peers send is read at all.
     fn receives(&self) -> bool;
+    /// Whether the pattern takes back what a pipe that goes had not handed to TCP, and hears
+    /// when a pipe's queue drains ([`Dispatch::pipe_room`]).
+    fn reliable(&self) -> bool;
     /// A pipe finished its handshake; returns a peer it queued a message on.
     fn pipe_ready(&self, inner: &mut Inner, peer: &Peer) -> Option<Peer>;
-    /// A pipe is gone; returns a peer it queued a message on.
-    fn pipe_removed(&self, inner: &mut Inner, id: u32) -> Option<Peer>;
+    /// A pipe is gone, with the frames it had not started to send (only if `reliable`);
+    /// returns a peer it queued a message on.
+    fn pipe_removed(&self, inner: &mut Inner, id: u32, unsent: SkbQueue) -> Option<Peer>;
+    /// TCP took frames from `peer`'s queue (only if `reliable`).
+    fn pipe_room(&self, inner: &mut Inner, peer: &Peer);
+    /// Whether the pattern holds messages no pipe has taken yet.
+    fn unsent(&self, inner: &Inner) -> bool;
     /// Whether the user gets a message that arrived (softirq).
     fn accept(&self, inner: &mut Inner, msg: &Msg<'_>) -> bool;
     /// The socket is closed: drops what the pattern holds, but, if `keep_unsent`, a message
@@ -86,6 +94,8 @@ pub(crate) trait Dispatch: Sync {
     fn close(&self, inner: &mut Inner, keep_unsent: bool) -> bool;
     /// POLLOUT, or `None` for the core's own (send buffer room).
     fn writable(&self, inner: &Inner) -> Option<bool>;
+    /// POLLIN though nothing is queued: recv has something to report (a survey ended).
+    fn readable(&self, inner: &Inner) -> bool;
     /// sendmsg().
     fn send(&self, sock: &Socket, msg: &UserMsg) -> Result<usize>;
     /// recvmsg() may wait for a message (else the error it fails with).
@@ -192,11 +202,19 @@ impl Peer {
     pub(crate) fn send_frame(&self, frame: &[u8]) -> Result {
         self.0.send_frame(frame)
     }
+
+    /// Closes the connection (a peer that broke the protocol, or one too many). Any context.
+    pub(crate) fn close(&self) {
+        self.0.kill();
+    }
 }
 
 /// The socket core's state under [`Socket::inner`] that patterns see.
 pub(crate) struct Core {
     closing: bool,
+    /// Our protocol id in the SP header and our peers' (a row's, or PAIR's version).
+    proto: u16,
+    peer_proto: u16,
     opts: Options,
     pipes: KVec<Peer>,
     endpoints: KVec<Endpoint>,
@@ -235,6 +253,16 @@ impl Core {
     /// Counts `n` messages dropped.
     pub(crate) fn dropped(&mut self, n: u64) {
         self.drops += n;
+    }
+
+    /// Changes the protocol ids of the SP header; only before the first bind or connect.
+    pub(crate) fn set_protocol(&mut self, proto: u16, peer: u16) -> Result {
+        if !self.endpoints.is_empty() || !self.pipes.is_empty() {
+            return Err(errno(sys::EISCONN));
+        }
+        self.proto = proto;
+        self.peer_proto = peer;
+        Ok(())
     }
 }
 
@@ -390,6 +418,8 @@ impl Socket {
                 inner <- new_bh_lock!(Inner {
                     core: Core {
                         closing: false,
+                        proto: ty.proto,
+                        peer_proto: ty.peer,
                         opts: Options::default(),
                         pipes: KVec::new(),
                         endpoints: KVec::new(),
@@ -423,12 +453,23 @@ impl Socket {
 
     /// Our protocol id in the SP header.
     pub(crate) fn proto(&self) -> u16 {
-        self.ty.proto
+        self.inner.lock().core.proto
     }
 
     /// Whether `id`, a peer's protocol, is our partner.
     pub(crate) fn partner(&self, id: u16) -> bool {
-        id == self.ty.peer
+        id == self.inner.lock().core.peer_proto
+    }
+
+    /// Whether the pattern takes back what a dying pipe had not sent (see [`Dispatch`]).
+    pub(crate) fn reliable(&self) -> bool {
+        self.ty.ops.reliable()
+    }
+
+    /// Wakes readers and pollers: the pattern has something to report. Any context.
+    pub(crate) fn wake(&self) {
+        // SAFETY: `sk` is valid.
+        unsafe { sys::sp_sk_data_ready(self.sk) };
     }
 
     /// Whether what peers send is read at all (PUB ignores it).
@@ -567,16 +608,28 @@ impl Socket {
             return;
         };
         let p = self.ty.ops.pipe_ready(&mut inner, &peer);
-        if inner.core.closing {
-            if p.is_some() {
-                // A lingering REQ's request is out: nothing is left to hand to pipes.
-                self.ty.ops.close(&mut inner, false);
-                self.start_drain(&inner);
-            }
-            return;
-        }
         if let Some(p) = p {
             p.kick();
+        }
+        self.drain_if_sent(&mut inner);
+    }
+
+    /// TCP took frames from pipe `id`'s queue: a reliable pattern hands it more.
+    pub(crate) fn pipe_room(&self, id: u32) {
+        let mut inner = self.inner.lock();
+        let Some(peer) = inner.core.peer(id).cloned() else {
+            return;
+        };
+        self.ty.ops.pipe_room(&mut inner, &peer);
+        self.drain_if_sent(&mut inner);
+    }
+
+    /// A lingering socket whose last unsent message a pipe took: nothing is left to hand to
+    /// pipes, they flush and go.
+    fn drain_if_sent(&self, inner: &mut Inner) {
+        if inner.core.closing && !self.draining() && !self.ty.ops.unsent(inner) {
+            self.ty.ops.close(inner, false);
+            self.start_drain(inner);
         }
     }
 
@@ -603,19 +656,29 @@ impl Socket {
         let _ = queue().enqueue(arc);
     }
 
-    /// A pipe is gone: forget it and let the pattern react.
+    /// A pipe is gone (it is dead: nothing is queued on it any more): forget it and let the
+    /// pattern react, handing a reliable one what the pipe had not sent. Process context.
     pub(crate) fn pipe_removed(&self, pipe: &Pipe) {
+        let unsent = if self.reliable() {
+            // Senders queue under `inner` on ready pipes only: once it is released, nothing
+            // more comes to this one.
+            drop(self.inner.lock());
+            pipe.take_unsent()
+        } else {
+            SkbQueue::new()
+        };
         let removed;
         {
             let mut inner = self.inner.lock();
             let pipes = &mut inner.core.pipes;
             let pos = pipes.iter().position(|p| p.id() == pipe.id);
             removed = pos.and_then(|i| crate::sync::swap_remove(pipes, i));
-            if !inner.core.closing {
-                if let Some(p) = self.ty.ops.pipe_removed(&mut inner, pipe.id) {
+            if !self.draining() {
+                if let Some(p) = self.ty.ops.pipe_removed(&mut inner, pipe.id, unsent) {
                     p.kick();
                 }
-            } else if removed.is_some() && inner.core.pipes.is_empty() && self.draining() {
+                self.drain_if_sent(&mut inner);
+            } else if removed.is_some() && inner.core.pipes.is_empty() {
                 // The last of a lingering socket.
                 self.queue_finish();
             }
@@ -711,6 +774,8 @@ impl Socket {
             return Err(errno(sys::EOPNOTSUPP));
         }
         let peek = uflags & sys::MSG_PEEK != 0;
+        // SAFETY: `sk` is valid.
+        let mut timeo = unsafe { sys::sp_sk_rcvtimeo(self.sk, uflags & sys::MSG_DONTWAIT != 0) };
         loop {
             self.ty.ops.may_recv(self)?;
             let reader = self.reader.lock();
@@ -719,14 +784,12 @@ impl Socket {
             let head = unsafe { Skb::from_raw(sys::sp_rx_peek(self.sk)) }.map(ManuallyDrop::new);
             let Some(skb) = head else {
                 drop(reader);
-                // Waits (per SO_RCVTIMEO, MSG_DONTWAIT and signals) until something is
-                // queued, taking nothing: messages are taken one by one under `reader`.
-                let mut err = 0;
-                let wflags = (uflags & !sys::MSG_TRUNC) | sys::MSG_PEEK;
-                // SAFETY: `sk` is valid; the core returns a reference or NULL with `err`.
-                let raw = unsafe { sys::skb_recv_datagram(self.sk, wflags, &mut err) };
-                // SAFETY: As above.
-                if unsafe { Skb::from_raw(raw) }.is_none() {
+                // Waits (per SO_RCVTIMEO, MSG_DONTWAIT and signals, over the whole call)
+                // until something is queued or the pattern wakes us ([`Socket::wake`]),
+                // taking nothing: messages are taken one by one under `reader`.
+                // SAFETY: `sk` is valid.
+                let err = unsafe { sys::sp_rx_wait(self.sk, &mut timeo) };
+                if err < 0 {
                     return Err(Error::from_errno(err));
                 }
                 continue;
@@ -782,10 +845,14 @@ impl Socket {
         // SAFETY: Arguments as the core passed them.
         let mut mask = unsafe { sys::datagram_poll(file, sock, wait) };
         let out = sys::POLLOUT | sys::POLLWRNORM | sys::POLLWRBAND;
-        match self.ty.ops.writable(&self.inner.lock()) {
+        let inner = self.inner.lock();
+        match self.ty.ops.writable(&inner) {
             Some(true) => mask |= out,
             Some(false) => mask &= !out,
             None => {}
+        }
+        if self.ty.ops.readable(&inner) {
+            mask |= sys::POLLIN | sys::POLLRDNORM;
         }
         mask
     }

@@ -57,6 +57,18 @@ static inline const char *sp_type_name(int type)
 		return "SOCK_PUB";
 	case SOCK_SUB:
 		return "SOCK_SUB";
+	case SOCK_PAIR:
+		return "SOCK_PAIR";
+	case SOCK_PUSH:
+		return "SOCK_PUSH";
+	case SOCK_PULL:
+		return "SOCK_PULL";
+	case SOCK_SURVEYOR:
+		return "SOCK_SURVEYOR";
+	case SOCK_RESPONDENT:
+		return "SOCK_RESPONDENT";
+	case SOCK_BUS:
+		return "SOCK_BUS";
 	}
 	return "?";
 }

@@ -13,18 +13,25 @@
 //! keeps each socket's pattern state, and hands it back typed to these calls. Adding a socket
 //! type is its file, a row in [`TYPES`] and its tests.
 
-use crate::proto::header;
-use crate::sock::{Core, Dispatch, Inner, Msg, Peer, Socket, Type, UserMsg};
+use crate::proto::{frame, header};
+use crate::skb::SkbQueue;
+use crate::sock::{errno, Core, Dispatch, Inner, Msg, Peer, Socket, Type, UserMsg, SMALL_SEND};
 use crate::sys;
 use core::any::Any;
 use core::marker::PhantomData;
 use kernel::prelude::*;
 
+mod bus;
+mod pair;
 #[path = "pub.rs"]
 mod pub_;
+mod pull;
+mod push;
+mod reliable;
 mod rep;
 mod req;
 mod sub;
+mod surveyor;
 
 /// One socket type's behaviour. The methods taking `&mut self` run under the socket's lock
 /// (spinlock, bottom halves off, maybe in softirq): they must not sleep, and allocate with
@@ -34,6 +41,9 @@ pub(crate) trait Pattern: Sized + Send + 'static {
     const STAGING: usize = 0;
     /// Whether what peers send is read at all (PUB: subscribers send nothing).
     const RECEIVES: bool = true;
+    /// Whether [`Pattern::pipe_removed`] gets back what the pipe had not started to send,
+    /// and [`Pattern::pipe_room`] is called (PUSH, PAIR: nothing is dropped).
+    const RELIABLE: bool = false;
 
     /// The state of a new socket; `seed` is random.
     fn new(seed: u32) -> Result<Self>;
@@ -43,9 +53,19 @@ pub(crate) trait Pattern: Sized + Send + 'static {
         None
     }
 
-    /// Pipe `id` is gone; returns a peer a message was queued on instead.
-    fn pipe_removed(&mut self, _core: &mut Core, _id: u32) -> Option<Peer> {
+    /// Pipe `id` is gone, with what it had not started to send if [`Pattern::RELIABLE`];
+    /// returns a peer a message was queued on instead.
+    fn pipe_removed(&mut self, _core: &mut Core, _id: u32, _unsent: SkbQueue) -> Option<Peer> {
         None
+    }
+
+    /// TCP took frames off `peer`'s queue (only if [`Pattern::RELIABLE`]).
+    fn pipe_room(&mut self, _core: &mut Core, _peer: &Peer) {}
+
+    /// Whether a message is held that no pipe has taken yet: a closed socket keeps its
+    /// endpoints for it.
+    fn unsent(&self) -> bool {
+        false
     }
 
     /// Softirq: whether the user gets `msg`, which arrived on a pipe.
@@ -62,6 +82,11 @@ pub(crate) trait Pattern: Sized + Send + 'static {
     /// POLLOUT: `None` leaves it to the core (room in the send buffer).
     fn writable(&self, _core: &Core) -> Option<bool> {
         None
+    }
+
+    /// POLLIN though nothing may be queued: recv has something to report.
+    fn readable(&self) -> bool {
+        false
     }
 
     /// sendmsg(): one message.
@@ -108,14 +133,28 @@ impl<P: Pattern> Dispatch for Ops<P> {
         P::RECEIVES
     }
 
+    fn reliable(&self) -> bool {
+        P::RELIABLE
+    }
+
     fn pipe_ready(&self, inner: &mut Inner, peer: &Peer) -> Option<Peer> {
         let (core, p) = inner.split::<P>()?;
         p.pipe_ready(core, peer)
     }
 
-    fn pipe_removed(&self, inner: &mut Inner, id: u32) -> Option<Peer> {
+    fn pipe_removed(&self, inner: &mut Inner, id: u32, unsent: SkbQueue) -> Option<Peer> {
         let (core, p) = inner.split::<P>()?;
-        p.pipe_removed(core, id)
+        p.pipe_removed(core, id, unsent)
+    }
+
+    fn pipe_room(&self, inner: &mut Inner, peer: &Peer) {
+        if let Some((core, p)) = inner.split::<P>() {
+            p.pipe_room(core, peer);
+        }
+    }
+
+    fn unsent(&self, inner: &Inner) -> bool {
+        inner.parts::<P>().is_some_and(|(_, p)| p.unsent())
     }
 
     fn accept(&self, inner: &mut Inner, msg: &Msg<'_>) -> bool {
@@ -133,6 +172,10 @@ impl<P: Pattern> Dispatch for Ops<P> {
     fn writable(&self, inner: &Inner) -> Option<bool> {
         let (core, p) = inner.parts::<P>()?;
         p.writable(core)
+    }
+
+    fn readable(&self, inner: &Inner) -> bool {
+        inner.parts::<P>().is_some_and(|(_, p)| p.readable())
     }
 
     fn send(&self, sock: &Socket, msg: &UserMsg) -> Result<usize> {
@@ -174,12 +217,18 @@ macro_rules! row {
     };
 }
 
-/// Every socket type.
-pub(crate) static TYPES: [Type; 4] = [
+/// Every socket type. (PAIR's ids are version 1's; SP_PAIR_VERSION changes them.)
+pub(crate) static TYPES: [Type; 10] = [
     row!(req::Req, SOCK_REQ, REQ, REP),
     row!(rep::Rep, SOCK_REP, REP, REQ),
     row!(pub_::Pub, SOCK_PUB, PUB, SUB),
     row!(sub::Sub, SOCK_SUB, SUB, PUB),
+    row!(push::Push, SOCK_PUSH, PUSH, PULL),
+    row!(pull::Pull, SOCK_PULL, PULL, PUSH),
+    row!(pair::Pair, SOCK_PAIR, PAIR1, PAIR1),
+    row!(surveyor::Surveyor, SOCK_SURVEYOR, SURVEYOR, RESPONDENT),
+    row!(rep::Rep, SOCK_RESPONDENT, RESPONDENT, SURVEYOR),
+    row!(bus::Bus, SOCK_BUS, BUS, BUS),
 ];
 
 /// The type for a `socket()` type argument.
@@ -211,4 +260,69 @@ pub(crate) fn deadline(ms: u32) -> usize {
 /// Whether jiffies `t` is still ahead of `now`, across wrap-around.
 pub(crate) fn before(now: usize, t: usize) -> bool {
     (now.wrapping_sub(t) as isize) < 0
+}
+
+/// SP_MAXTTL's value: 1 ..= `proto::reqrep::MAX_TTL` hops.
+pub(crate) fn max_ttl(val: &[u8]) -> Result<u8> {
+    let v = int(val)?;
+    u8::try_from(v)
+        .ok()
+        .filter(|v| (1..=crate::proto::reqrep::MAX_TTL as u8).contains(v))
+        .ok_or(EINVAL)
+}
+
+/// Sends a message to every ready pipe of a `P` socket, `head` (a survey id) between its
+/// length and its body; a pipe whose queue is full loses it, counted (PUB, BUS, SURVEYOR).
+///
+/// A small message costs no allocation: it is framed in the socket's staging buffer (at
+/// least `LEN_PREFIX + head + SMALL_SEND` bytes) and copied onto the end of each pipe's last
+/// queued buffer; a larger one is one skb, cloned (sharing the payload) per pipe. The copies
+/// go to TCP from the workqueue, not from the sender's own call: a sender sending one message
+/// after another returns at once, while the worker, typically on another CPU, hands TCP
+/// everything queued by then in one call. That batches frames into segments as a library's
+/// I/O thread does, without the sender waiting for the TCP stack per message.
+pub(crate) fn send_all<P: Pattern>(sock: &Socket, msg: &UserMsg, head: &[u8]) -> Result<usize> {
+    let len = msg.len();
+    let more = msg.more();
+    let hdr = frame::LEN_PREFIX + head.len();
+    let prefix = frame::encode_len(head.len() + len);
+    if len <= SMALL_SEND {
+        let mut staging = sock.staging();
+        let frame = staging.get_mut(..hdr + len).ok_or(EINVAL)?;
+        frame[..frame::LEN_PREFIX].copy_from_slice(&prefix);
+        frame[frame::LEN_PREFIX..hdr].copy_from_slice(head);
+        msg.copy_to(&mut frame[hdr..])?;
+        let frame = &*frame;
+        fan_out::<P>(sock, |p, cap| p.offer_frame(frame, cap, more))?;
+    } else {
+        let mut skb = sock.alloc_send(hdr, msg)?;
+        let h = skb.head_mut(hdr);
+        h[..frame::LEN_PREFIX].copy_from_slice(&prefix);
+        h[frame::LEN_PREFIX..].copy_from_slice(head);
+        fan_out::<P>(sock, |p, cap| p.offer(&skb, cap, more))?;
+        // The clones keep the payload; the original's send-buffer charge ends here.
+    }
+    Ok(len)
+}
+
+/// Offers a message to every ready pipe with `offer(pipe, cap)` (see [`Peer::offer`]),
+/// counting those that drop it.
+fn fan_out<P: Pattern>(sock: &Socket, offer: impl Fn(&Peer, usize) -> Option<bool>) -> Result {
+    let cap = sock.sndbuf();
+    sock.with(|core, _: &mut P| {
+        if core.closing() {
+            return Err(errno(sys::EPIPE));
+        }
+        let mut dropped = 0;
+        for p in core.peers().iter().filter(|p| p.ready()) {
+            match offer(p, cap) {
+                None => dropped += 1,
+                // More to come: a short queue waits to go out with the next.
+                Some(false) => {}
+                Some(true) => p.kick(),
+            }
+        }
+        core.dropped(dropped);
+        Ok(())
+    })
 }

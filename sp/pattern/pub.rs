@@ -10,9 +10,9 @@
 //! last) is held, up to a batch, to go to TCP with the following ones in one call: fewer,
 //! fuller segments.
 
-use super::Pattern;
+use super::{send_all, Pattern};
 use crate::proto::frame;
-use crate::sock::{errno, Core, Msg, Peer, Socket, UserMsg, SMALL_SEND};
+use crate::sock::{errno, Core, Msg, Socket, UserMsg, SMALL_SEND};
 use crate::sys;
 use kernel::prelude::*;
 
@@ -34,57 +34,12 @@ impl Pattern for Pub {
         false
     }
 
-    /// A copy to every ready subscriber that has room.
-    ///
-    /// The copies go to TCP from the workqueue, not from the sender's own call: a publisher
-    /// sending one message after another returns at once, while the worker, typically on
-    /// another CPU, hands TCP everything queued by then in one call. That batches frames into
-    /// segments as a library's I/O thread does, without the sender waiting for the TCP stack
-    /// per message. A small message costs no allocation: it is framed in the socket's staging
-    /// buffer and copied onto the end of each subscriber's last queued buffer.
+    /// A copy to every ready subscriber that has room (see [`send_all`]).
     fn send(sock: &Socket, msg: &UserMsg) -> Result<usize> {
-        let len = msg.len();
-        let more = msg.more();
-        let hdr = frame::LEN_PREFIX;
-        if len <= SMALL_SEND {
-            let mut staging = sock.staging();
-            let frame = staging.get_mut(..hdr + len).ok_or(EINVAL)?;
-            frame[..hdr].copy_from_slice(&frame::encode_len(len));
-            msg.copy_to(&mut frame[hdr..])?;
-            let frame = &*frame;
-            fan_out(sock, |p, cap| p.offer_frame(frame, cap, more))?;
-        } else {
-            let mut skb = sock.alloc_send(hdr, msg)?;
-            skb.head_mut(hdr).copy_from_slice(&frame::encode_len(len));
-            fan_out(sock, |p, cap| p.offer(&skb, cap, more))?;
-            // The clones keep the payload; the original's send-buffer charge ends here.
-        }
-        Ok(len)
+        send_all::<Self>(sock, msg, &[])
     }
 
     fn may_recv(_sock: &Socket) -> Result {
         Err(errno(sys::EOPNOTSUPP))
     }
-}
-
-/// Offers a message to every ready pipe with `offer(pipe, cap)` (see [`Peer::offer`]),
-/// counting those that drop it.
-fn fan_out(sock: &Socket, offer: impl Fn(&Peer, usize) -> Option<bool>) -> Result {
-    let cap = sock.sndbuf();
-    sock.with(|core, _: &mut Pub| {
-        if core.closing() {
-            return Err(errno(sys::EPIPE));
-        }
-        let mut dropped = 0;
-        for p in core.peers().iter().filter(|p| p.ready()) {
-            match offer(p, cap) {
-                None => dropped += 1,
-                // More to come: a short queue waits to go out with the next.
-                Some(false) => {}
-                Some(true) => p.kick(),
-            }
-        }
-        core.dropped(dropped);
-        Ok(())
-    })
 }

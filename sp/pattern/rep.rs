@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! REP: answers each request back where it came from.
+//! REP and RESPONDENT: answer each request (survey) back where it came from.
 //!
 //! REP strips the backtrace of each request it hands to the user and remembers it with the
 //! pipe the request came from; the reply gets the backtrace back in front and goes to that
-//! pipe, or is dropped (counted) if the pipe is gone or full. Nothing here blocks. The wire
-//! format lives in `proto::reqrep`.
+//! pipe, or is dropped (counted) if the pipe is gone or full. One reply per request: a
+//! second send is a state error. Nothing here blocks. A RESPONDENT is the same pattern
+//! under other protocol ids: a survey carries the same tags as a request. The wire format
+//! lives in `proto::reqrep`.
 
-use super::{estate, Pattern};
+use super::{estate, max_ttl, Pattern};
 use crate::proto::{frame, reqrep as wire};
 use crate::sock::{errno, Core, Msg, Socket, UserMsg, SMALL_SEND};
 use crate::sys;
@@ -22,28 +24,38 @@ struct Owed {
 /// REP state.
 pub(crate) struct Rep {
     owed: Option<Owed>,
+    /// SP_MAXTTL: the most tags a request may carry.
+    max_ttl: u8,
 }
 
 /// Room in front of a small reply in the staging buffer: its length prefix and the longest
 /// backtrace.
-const REP_HEAD: usize = frame::LEN_PREFIX + wire::TAG_LEN * wire::MAX_HOPS;
+const REP_HEAD: usize = frame::LEN_PREFIX + wire::TAG_LEN * wire::MAX_TTL;
 
-/// Reads the tag stack at the front of a request: the backtrace and where the body starts.
-fn backtrace(msg: &Msg<'_>) -> Option<(wire::Backtrace, usize)> {
-    let mut tags = [0u8; wire::TAG_LEN * wire::MAX_HOPS];
-    wire::Backtrace::parse(msg.head(&mut tags)?).ok()
+/// Reads the tag stack at the front of a request, of at most `max` tags: the backtrace and
+/// where the body starts.
+fn backtrace(msg: &Msg<'_>, max: u8) -> Option<(wire::Backtrace, usize)> {
+    let mut tags = [0u8; wire::TAG_LEN * wire::MAX_TTL];
+    wire::Backtrace::parse(msg.head(&mut tags)?, max.into()).ok()
 }
 
 impl Pattern for Rep {
     const STAGING: usize = REP_HEAD + SMALL_SEND;
 
     fn new(_seed: u32) -> Result<Self> {
-        Ok(Self { owed: None })
+        Ok(Self {
+            owed: None,
+            max_ttl: sys::SP_MAXTTL_DEFAULT as u8,
+        })
     }
 
-    /// Malformed or looping requests are dropped, as nng does.
-    fn accept(&mut self, _core: &mut Core, msg: &Msg<'_>) -> bool {
-        backtrace(msg).is_some()
+    /// Malformed or looping requests are dropped (counted), as nng does.
+    fn accept(&mut self, core: &mut Core, msg: &Msg<'_>) -> bool {
+        let ok = backtrace(msg, self.max_ttl).is_some();
+        if !ok {
+            core.dropped(1);
+        }
+        ok
     }
 
     fn close(&mut self, _core: &mut Core, _keep_unsent: bool) -> bool {
@@ -114,9 +126,10 @@ impl Pattern for Rep {
         Ok(len)
     }
 
-    /// Remembers what the reply owes, to the pipe the request came from.
+    /// Remembers what the reply owes, to the pipe the request came from. (The request passed
+    /// `accept`: its backtrace fits the longest limit.)
     fn received(sock: &Socket, msg: &Msg<'_>, peek: bool) -> Option<usize> {
-        let (bt, body) = backtrace(msg)?;
+        let (bt, body) = backtrace(msg, wire::MAX_TTL as u8)?;
         if !peek {
             let pipe = msg.pipe();
             let _ = sock.with(|_, rep: &mut Rep| {
@@ -125,6 +138,17 @@ impl Pattern for Rep {
             });
         }
         Some(body)
+    }
+
+    fn setopt(&mut self, _core: &mut Core, name: u32, val: &[u8]) -> Option<Result> {
+        (name == sys::SP_MAXTTL).then(|| {
+            self.max_ttl = max_ttl(val)?;
+            Ok(())
+        })
+    }
+
+    fn getopt(&self, _core: &Core, name: u32) -> Option<i32> {
+        (name == sys::SP_MAXTTL).then_some(self.max_ttl.into())
     }
 }
 

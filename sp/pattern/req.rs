@@ -7,10 +7,10 @@
 //! SP_RESEND_IVL and at once elsewhere when its pipe dies, and only a reply carrying its id
 //! is delivered. The wire format lives in `proto::reqrep`.
 
-use super::{before, deadline, estate, int, Pattern};
+use super::{before, deadline, estate, int, max_ttl, Pattern};
 use crate::proto::balance::Candidate;
 use crate::proto::{frame, reqrep as wire};
-use crate::skb::Skb;
+use crate::skb::{Skb, SkbQueue};
 use crate::sock::{errno, Core, Msg, Peer, Socket, UserMsg, PIPE_TXQ_MAX, SMALL_SEND};
 use crate::sync::jiffies;
 use crate::sys;
@@ -42,6 +42,8 @@ pub(crate) struct Req {
     state: State,
     /// SP_RESEND_IVL, ms.
     resend_ivl: u32,
+    /// SP_MAXTTL: kept for devices (a reply to a REQ carries one tag).
+    max_ttl: u8,
 }
 
 /// Picks the pipe for the pending request's next copy: the highest send priority first,
@@ -90,6 +92,7 @@ impl Pattern for Req {
             ids: wire::RequestIds::new(seed),
             state: State::Idle,
             resend_ivl: sys::SP_RESEND_IVL_DEFAULT,
+            max_ttl: sys::SP_MAXTTL_DEFAULT as u8,
         })
     }
 
@@ -99,7 +102,7 @@ impl Pattern for Req {
     }
 
     /// A request that went out on the pipe goes out again elsewhere, at once.
-    fn pipe_removed(&mut self, core: &mut Core, id: u32) -> Option<Peer> {
+    fn pipe_removed(&mut self, core: &mut Core, id: u32, _unsent: SkbQueue) -> Option<Peer> {
         self.waits_on(Some(id))
             .then(|| dispatch(core, self))
             .flatten()
@@ -121,6 +124,11 @@ impl Pattern for Req {
         }
         self.state = State::Answered(id);
         true
+    }
+
+    /// A request no pipe has taken yet.
+    fn unsent(&self) -> bool {
+        self.waits_on(None)
     }
 
     fn close(&mut self, _core: &mut Core, keep_unsent: bool) -> bool {
@@ -245,14 +253,25 @@ impl Pattern for Req {
     }
 
     fn setopt(&mut self, _core: &mut Core, name: u32, val: &[u8]) -> Option<Result> {
-        (name == sys::SP_RESEND_IVL).then(|| {
-            let v = int(val)?;
-            self.resend_ivl = u32::try_from(v).ok().filter(|&v| v > 0).ok_or(EINVAL)?;
-            Ok(())
-        })
+        let set = || match name {
+            sys::SP_RESEND_IVL => {
+                let v = int(val)?;
+                self.resend_ivl = u32::try_from(v).ok().filter(|&v| v > 0).ok_or(EINVAL)?;
+                Ok(())
+            }
+            _ => {
+                self.max_ttl = max_ttl(val)?;
+                Ok(())
+            }
+        };
+        matches!(name, sys::SP_RESEND_IVL | sys::SP_MAXTTL).then(set)
     }
 
     fn getopt(&self, _core: &Core, name: u32) -> Option<i32> {
-        (name == sys::SP_RESEND_IVL).then_some(self.resend_ivl as i32)
+        match name {
+            sys::SP_RESEND_IVL => Some(self.resend_ivl as i32),
+            sys::SP_MAXTTL => Some(self.max_ttl.into()),
+            _ => None,
+        }
     }
 }

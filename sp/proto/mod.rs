@@ -10,7 +10,8 @@
 //!
 //! - [`header`]: the 8-byte connection header and the protocol partner table.
 //! - [`frame`]: 64-bit length framing and a streaming decoder.
-//! - [`reqrep`]: request ids and REP backtraces.
+//! - [`reqrep`]: request and survey ids, REP and RESPONDENT backtraces.
+//! - [`pair`]: PAIR version 1's hop count.
 //! - [`topic`]: SUB subscription prefixes and the message matcher.
 //! - [`backoff`]: reconnect backoff with jitter.
 //! - [`balance`]: send priorities and round-robin for load-balancing senders.
@@ -20,6 +21,7 @@ pub(crate) mod backoff;
 pub(crate) mod balance;
 pub(crate) mod frame;
 pub(crate) mod header;
+pub(crate) mod pair;
 pub(crate) mod reqrep;
 pub(crate) mod topic;
 pub(crate) mod url;

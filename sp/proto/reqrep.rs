@@ -13,18 +13,24 @@
 //!
 //! A REP socket strips the tags up to and including the request id (the
 //! backtrace), and puts them back in front of its reply.
+//!
+//! Surveys carry the same tags: a SURVEYOR's survey id is a request id, its
+//! RESPONDENTs strip and return the backtrace as REP does.
 
 /// Length of one tag in bytes.
 pub(crate) const TAG_LEN: usize = 4;
 
-/// Largest number of tags, request id included, that a REP accepts in front
-/// of a request; deeper requests are dropped as looping.
+/// Default largest number of tags, request id included, that a REP accepts in
+/// front of a request; deeper requests are dropped as looping.
 ///
 /// This is nng's default `NNG_OPT_MAXTTL` with nng's meaning: nng's REP
 /// counts every tag it strips, the request id too, and drops the request
 /// when it would strip more than this. A request may thus pass through at
-/// most `MAX_HOPS - 1` devices.
+/// most `MAX_HOPS - 1` devices. The user may set 1..=[`MAX_TTL`].
 pub(crate) const MAX_HOPS: usize = 8;
+
+/// The largest limit a user may set (nng 1.x's bound on `NNG_OPT_MAXTTL`).
+pub(crate) const MAX_TTL: usize = 15;
 
 /// Top bit of a tag: set on the request id that ends the stack.
 const END: u32 = 0x8000_0000;
@@ -87,32 +93,35 @@ pub(crate) enum BacktraceError {
     /// The payload ended before a tag with the top bit set: the peer is
     /// broken (nng disconnects it).
     Truncated,
-    /// No request id among the first [`MAX_HOPS`] tags: the request went
-    /// through too many devices, perhaps in a loop (nng just drops it).
+    /// No request id among the first tags allowed (the socket's limit, at
+    /// most [`MAX_TTL`]): the request went through too many devices, perhaps
+    /// in a loop (nng just drops it).
     TooDeep,
 }
 
 /// The backtrace of a request as received by a REP socket: its tags up to
-/// and including the request id, at most [`MAX_HOPS`] of them.
+/// and including the request id, at most [`MAX_TTL`] of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Backtrace {
     /// The tags as they were on the wire; only the first `len` are used.
-    tags: [u8; TAG_LEN * MAX_HOPS],
-    /// Number of tags used, `1..=MAX_HOPS`.
+    tags: [u8; TAG_LEN * MAX_TTL],
+    /// Number of tags used, `1..=MAX_TTL`.
     len: usize,
 }
 
 impl Backtrace {
     /// Splits a request into its backtrace and body.
     ///
-    /// Returns the backtrace and the offset of the body in `payload`. The
-    /// depth limit is checked before the length, as nng does, so a long
-    /// enough stack without a request id is [`BacktraceError::TooDeep`]
-    /// whether or not it is complete.
-    pub(crate) fn parse(payload: &[u8]) -> Result<(Self, usize), BacktraceError> {
-        let mut tags = [0; TAG_LEN * MAX_HOPS];
+    /// Returns the backtrace and the offset of the body in `payload`, if
+    /// it has at most `max` tags (clamped to 1..=[`MAX_TTL`]). The depth
+    /// limit is checked before the length, as nng does, so a long enough
+    /// stack without a request id is [`BacktraceError::TooDeep`] whether or
+    /// not it is complete.
+    pub(crate) fn parse(payload: &[u8], max: usize) -> Result<(Self, usize), BacktraceError> {
+        let mut tags = [0; TAG_LEN * MAX_TTL];
         let mut rest = payload;
-        for (i, slot) in tags.chunks_exact_mut(TAG_LEN).enumerate() {
+        let max = max.clamp(1, MAX_TTL);
+        for (i, slot) in tags.chunks_exact_mut(TAG_LEN).take(max).enumerate() {
             let (tag, tail) = rest
                 .split_first_chunk::<TAG_LEN>()
                 .ok_or(BacktraceError::Truncated)?;
@@ -172,7 +181,7 @@ mod tests {
         msg.extend_from_slice(&pipe_tag(299));
         msg.extend_from_slice(&request_tag(823));
         msg.extend_from_slice(b"Hello");
-        let (bt, body) = Backtrace::parse(&msg).unwrap();
+        let (bt, body) = Backtrace::parse(&msg, MAX_HOPS).unwrap();
         assert_eq!(body, 12);
         assert_eq!(&msg[body..], b"Hello");
         assert_eq!(bt.as_bytes(), &msg[..12]);
@@ -188,35 +197,63 @@ mod tests {
             msg
         };
         // MAX_HOPS tags in all are fine, one more is not.
-        let (bt, body) = Backtrace::parse(&stack(MAX_HOPS - 1)).unwrap();
+        let (bt, body) = Backtrace::parse(&stack(MAX_HOPS - 1), MAX_HOPS).unwrap();
         assert_eq!((bt.tags(), body), (MAX_HOPS, MAX_HOPS * TAG_LEN));
         assert_eq!(
-            Backtrace::parse(&stack(MAX_HOPS)),
+            Backtrace::parse(&stack(MAX_HOPS), MAX_HOPS),
             Err(BacktraceError::TooDeep)
         );
         // Depth is checked before length, as nng does.
         assert_eq!(
-            Backtrace::parse(&pipe_tag(7).repeat(MAX_HOPS)),
+            Backtrace::parse(&pipe_tag(7).repeat(MAX_HOPS), MAX_HOPS),
             Err(BacktraceError::TooDeep)
         );
         assert_eq!(
-            Backtrace::parse(&pipe_tag(7).repeat(MAX_HOPS - 1)),
+            Backtrace::parse(&pipe_tag(7).repeat(MAX_HOPS - 1), MAX_HOPS),
             Err(BacktraceError::Truncated)
         );
     }
 
     #[test]
+    fn the_limit_is_the_socket_s() {
+        let stack = |pipes: usize| {
+            let mut msg = pipe_tag(7).repeat(pipes);
+            msg.extend_from_slice(&request_tag(1));
+            msg
+        };
+        for max in 1..=MAX_TTL {
+            let (bt, _) = Backtrace::parse(&stack(max - 1), max).unwrap();
+            assert_eq!(bt.tags(), max);
+            assert_eq!(
+                Backtrace::parse(&stack(max), max),
+                Err(BacktraceError::TooDeep)
+            );
+        }
+        // Out of range limits are clamped.
+        assert!(Backtrace::parse(&stack(MAX_TTL - 1), 255).is_ok());
+        assert_eq!(
+            Backtrace::parse(&stack(MAX_TTL), 255),
+            Err(BacktraceError::TooDeep)
+        );
+        assert!(Backtrace::parse(&stack(0), 0).is_ok());
+        assert_eq!(Backtrace::parse(&stack(1), 0), Err(BacktraceError::TooDeep));
+    }
+
+    #[test]
     fn truncated_requests() {
-        assert_eq!(Backtrace::parse(&[]), Err(BacktraceError::Truncated));
         assert_eq!(
-            Backtrace::parse(&[0x80, 0, 0]),
+            Backtrace::parse(&[], MAX_HOPS),
             Err(BacktraceError::Truncated)
         );
         assert_eq!(
-            Backtrace::parse(&[0, 0, 0, 1, 0x80]),
+            Backtrace::parse(&[0x80, 0, 0], MAX_HOPS),
             Err(BacktraceError::Truncated)
         );
-        let (bt, body) = Backtrace::parse(&[0x80, 0, 0, 0]).unwrap();
+        assert_eq!(
+            Backtrace::parse(&[0, 0, 0, 1, 0x80], MAX_HOPS),
+            Err(BacktraceError::Truncated)
+        );
+        let (bt, body) = Backtrace::parse(&[0x80, 0, 0, 0], MAX_HOPS).unwrap();
         assert_eq!(
             (bt.as_bytes(), body, bt.request_id()),
             (&[0x80, 0, 0, 0][..], 4, 0)
@@ -255,7 +292,7 @@ mod tests {
             msg.extend_from_slice(&request_tag(id));
             let stack_len = msg.len();
             msg.extend_from_slice(&body);
-            let (bt, off) = Backtrace::parse(&msg).unwrap();
+            let (bt, off) = Backtrace::parse(&msg, MAX_HOPS).unwrap();
             prop_assert_eq!(off, stack_len);
             prop_assert_eq!(bt.as_bytes(), &msg[..stack_len]);
             prop_assert_eq!(bt.tags(), pipes.len() + 1);
@@ -274,12 +311,12 @@ mod tests {
             let mut msg: Vec<u8> = pipes.iter().flat_map(|&p| pipe_tag(p)).collect();
             msg.extend_from_slice(&request_tag(id));
             msg.extend_from_slice(&body);
-            prop_assert_eq!(Backtrace::parse(&msg), Err(BacktraceError::TooDeep));
+            prop_assert_eq!(Backtrace::parse(&msg, MAX_HOPS), Err(BacktraceError::TooDeep));
         }
 
         #[test]
         fn random_bytes_never_panic(msg in vec(any::<u8>(), 0..64)) {
-            match Backtrace::parse(&msg) {
+            match Backtrace::parse(&msg, MAX_HOPS) {
                 Ok((bt, off)) => {
                     prop_assert!((1..=MAX_HOPS).contains(&bt.tags()));
                     prop_assert_eq!(off, bt.tags() * TAG_LEN);

@@ -26,10 +26,16 @@
  * above 10 before a family sees them, so SP types live in 1..10 and have
  * their own meaning inside PF_SP (SOCK_PUB is not SOCK_DGRAM).
  */
+#define SOCK_PAIR		1	/* one peer at a time, wire id 0x11 (v1) or 0x10 (v0) */
 #define SOCK_PUB		2	/* publisher, wire id 0x20 */
 #define SOCK_SUB		3	/* subscriber, wire id 0x21 */
 #define SOCK_REQ		4	/* requester, wire id 0x30 */
 #define SOCK_REP		5	/* replier, wire id 0x31 */
+#define SOCK_PUSH		6	/* pipeline source, wire id 0x50 */
+#define SOCK_PULL		7	/* pipeline sink, wire id 0x51 */
+#define SOCK_SURVEYOR		8	/* asks every respondent, wire id 0x62 */
+#define SOCK_RESPONDENT		9	/* answers a surveyor, wire id 0x63 */
+#define SOCK_BUS		10	/* to and from every direct peer, wire id 0x70 */
 
 /* setsockopt()/getsockopt() level of the options below. */
 #define SOL_SP			300
@@ -54,9 +60,10 @@
 #define SP_BIND			8
 #define SP_CONNECT		9
 /*
- * Read-only, unsigned 64-bit (optlen 8): messages this socket dropped.  PUB:
- * copies not sent to a subscriber whose queue was full; REP: replies whose
- * requester was gone or not reading.
+ * Read-only, unsigned 64-bit (optlen 8): messages this socket dropped.  PUB,
+ * BUS, SURVEYOR: copies not sent to a peer whose queue was full; REP,
+ * RESPONDENT: replies whose requester was gone or not reading; every type
+ * that checks a header: malformed messages and ones over SP_MAXTTL.
  */
 #define SP_DROPS		10
 /*
@@ -66,6 +73,24 @@
  * sent while nobody is connected).
  */
 #define SP_PEERS		11
+/*
+ * PAIR: 1 (default; nng's pair1, a 4-byte hop count before each message) or
+ * 0 (nanomsg's and nng's pair0, no header).  Set before the first bind or
+ * connect; afterwards EISCONN.
+ */
+#define SP_PAIR_VERSION		12
+/*
+ * SURVEYOR: ms after a survey is sent that its answers are accepted; then
+ * recv fails with ETIMEDOUT (int > 0, default 1000).  Applies to surveys
+ * sent after it is set.
+ */
+#define SP_SURVEY_DEADLINE	13
+/*
+ * REQ, REP, SURVEYOR, RESPONDENT, PAIR v1: the most hops (devices) a message
+ * may have crossed; one with a longer backtrace or higher hop count is
+ * dropped and counted in SP_DROPS (int 1..15, default 8).
+ */
+#define SP_MAXTTL		14
 
 /* Defaults. */
 #define SP_RESEND_IVL_DEFAULT		60000
@@ -73,6 +98,10 @@
 #define SP_RECONNECT_IVL_MAX_DEFAULT	1000
 #define SP_RCVMAXSIZE_DEFAULT		(1024 * 1024)
 #define SP_SNDPRIO_DEFAULT		8
+#define SP_PAIR_VERSION_DEFAULT		1
+#define SP_SURVEY_DEADLINE_DEFAULT	1000
+#define SP_MAXTTL_DEFAULT		8
+#define SP_MAXTTL_MAX			15
 /*
  * Seconds close() keeps delivering what was sent when SO_LINGER is off;
  * SO_LINGER { 1, N } makes it N, { 1, 0 } discards at once.

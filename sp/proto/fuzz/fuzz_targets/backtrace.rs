@@ -39,7 +39,7 @@ fuzz_target!(|data: &[u8]| {
         None if whole.len() >= MAX_HOPS => Err(BacktraceError::TooDeep),
         None => Err(BacktraceError::Truncated),
     };
-    match (Backtrace::parse(msg), expected) {
+    match (Backtrace::parse(msg, MAX_HOPS), expected) {
         (Ok((bt, body)), Ok(tags)) => {
             assert_eq!(bt.tags(), tags);
             assert_eq!(body, tags * TAG_LEN);
