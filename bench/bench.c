@@ -17,10 +17,25 @@
  *               what arrives is counted, never what was sent.
  * pubsub_Nsub_batch   the same with send_batch/recv_batch, BATCH messages a
  *               call (sendmmsg/recvmmsg for sp, writev for tcp).
+ * pipeline      one PUSH process sending SIZE-byte messages as fast as it
+ *               can, one PULL process (one thread) receiving them: messages
+ *               per second.  PUSH/PULL never drops (a full PULL blocks the
+ *               PUSH), so every message sent arrives; the PULL times
+ *               BENCH_MSGS (100000) of them, the same count everywhere.
+ * survey_Nresp  one SURVEYOR; N RESPONDENTs, one thread each, in another
+ *               process, each answering every survey with SIZE bytes; one
+ *               round is a survey sent and all N answers received, one round
+ *               at a time: p50 and p99 latency and rounds per second over
+ *               BENCH_ROUNDS (2000) rounds.  Surveys accept answers for 10 s,
+ *               so only a lost answer ends a round early (and the run fails).
+ *               sp and nng only (surveyor_open is NULL elsewhere).
  *
  * Counting cases measure a fixed window of BENCH_SECS seconds (default 5)
  * that starts once every client or subscriber has completed a first message,
  * from counters in shared memory the parent reads at both ends of the window.
+ * pipeline and survey_Nresp measure a fixed count instead, after every peer
+ * is connected (the first message arrived; surveyor_open waits for all N
+ * respondents) and a warm-up of at least 100 messages or rounds and 0.2 s.
  * Each result is one line on stdout:
  *
  *   BENCH {"case": ..., "impl": ..., "size": ..., "metric": ..., "value": ..., "unit": ...}
@@ -52,6 +67,7 @@ static int in_child;		/* a child of spawn(), not the parent */
 static size_t size;
 static int port;
 static double window;		/* seconds measured */
+static double limit;		/* the longest a case may measure, seconds */
 
 /*
  * Shared between the parent and its children: per-thread message counts,
@@ -61,6 +77,8 @@ static double window;		/* seconds measured */
 static struct shared {
 	volatile int stopping;
 	volatile uint64_t counts[MAX_THREADS];
+	volatile double t0, t1;	/* pipeline: when the PULL's count began, ended */
+	volatile int done;	/* pipeline: t0 and t1 are set */
 } *shared;
 
 void bench_die(const char *fmt, ...)
@@ -124,7 +142,7 @@ static pid_t spawn(void (*fn)(int), int arg)
 	if (pid == 0) {
 		in_child = 1;
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		alarm(SETUP_SECS + (unsigned int)window + 60);
+		alarm(SETUP_SECS + (unsigned int)limit + 60);
 		fn(arg);
 		_exit(0);
 	}
@@ -190,7 +208,7 @@ static void run_reqrep(void)
 
 	if (!rtt)
 		bench_die("out of memory");
-	alarm(SETUP_SECS + (unsigned int)window + 30);
+	alarm(SETUP_SECS + (unsigned int)limit + 30);
 	h = bench_impl.req_open(port);
 	/* Warm up: the connection, caches, the TCP window. */
 	round_trip(h, out, in, cap);
@@ -361,10 +379,159 @@ static void run_pubsub(int nsubs)
 	result("MB_per_s", r * size / 1e6, "MB/s");
 }
 
+/* A count from the environment variable @name, @def if unset. */
+static long env_count(const char *name, long def, long max)
+{
+	const char *env = getenv(name);
+	long v = env ? atol(env) : def;
+
+	if (v < 1 || v > max)
+		bench_die("%s out of range (1..%ld)", name, max);
+	return v;
+}
+
+static long pipeline_msgs;
+
+static void pusher(int npulls)
+{
+	void *h = bench_impl.push_open(port, npulls);
+	char *buf = xmalloc(size);
+
+	for (;;)
+		if (bench_impl.send(h, buf, size) < 0)
+			bench_die("PUSH send: %s", strerror(errno));
+}
+
+/* The PULL: warm up, then time pipeline_msgs messages into shared->t0/t1. */
+static void puller(int unused)
+{
+	size_t cap = size + 4096;
+	char *buf = xmalloc(cap);
+	void *h = bench_impl.pull_open(port);
+	double end = 0;
+	long n;
+
+	for (n = 0; n < 100 || now() < end; n++) {
+		if (bench_impl.recv(h, buf, cap) != (ssize_t)size)
+			bench_die("PULL recv: %s", strerror(errno));
+		if (n == 0)	/* connected: warm up from here */
+			end = now() + 0.2;
+	}
+	shared->t0 = now();
+	for (n = 0; n < pipeline_msgs; n++)
+		if (bench_impl.recv(h, buf, cap) != (ssize_t)size)
+			bench_die("PULL recv: %s", strerror(errno));
+	shared->t1 = now();
+	shared->done = 1;
+	for (;;)
+		pause();
+}
+
+static void run_pipeline(void)
+{
+	double deadline = now() + SETUP_SECS + limit, r;
+	pid_t push, pull;
+
+	pipeline_msgs = env_count("BENCH_MSGS", 100000, 1L << 30);
+	push = spawn(pusher, 1);
+	pull = spawn(puller, 0);
+	while (!shared->done) {
+		if (now() > deadline)
+			bench_die("PULL did not receive %ld messages within %.0f s",
+				  pipeline_msgs, SETUP_SECS + limit);
+		usleep(10000);
+	}
+	reap(push, pull);
+	r = pipeline_msgs / (shared->t1 - shared->t0);
+	result("msgs_per_s", r, "1/s");
+	result("MB_per_s", r * size / 1e6, "MB/s");
+	fprintf(stderr, "bench-%s %s %zu: %ld messages in %.3f s\n", bench_impl.name,
+		case_name, size, pipeline_msgs, shared->t1 - shared->t0);
+}
+
+static void *respondent_thread(void *arg)
+{
+	size_t cap = size + 4096;
+	char *buf = xmalloc(cap);
+	void *h = bench_impl.respondent_open(port);
+	ssize_t n;
+
+	for (;;) {
+		n = bench_impl.recv(h, buf, cap);
+		if (n < 0)
+			bench_die("RESPONDENT recv: %s", strerror(errno));
+		if (bench_impl.send(h, buf, size) < 0)
+			bench_die("RESPONDENT send: %s", strerror(errno));
+	}
+	return NULL;
+}
+
+static void respondents(int unused)
+{
+	threads(respondent_thread, nthreads);
+}
+
+/* One survey and all @nresp answers. */
+static void survey_round(void *h, int nresp, char *out, char *in, size_t cap)
+{
+	ssize_t n;
+
+	if (bench_impl.send(h, out, size) < 0)
+		bench_die("SURVEYOR send: %s", strerror(errno));
+	for (int i = 0; i < nresp; i++) {
+		n = bench_impl.recv(h, in, cap);
+		if (n != (ssize_t)size)
+			bench_die("SURVEYOR recv, answer %d of %d: %zd bytes (%s)", i + 1, nresp,
+				  n, n < 0 ? strerror(errno) : "short");
+	}
+}
+
+static void run_survey(int nresp)
+{
+	size_t cap = size + 4096;
+	char *out = xmalloc(size), *in = xmalloc(cap);
+	long rounds = env_count("BENCH_ROUNDS", 2000, MAX_SAMPLES);
+	double *rtt = calloc(rounds, sizeof(*rtt));
+	double t0, t1, start, end;
+	pid_t resp;
+	void *h;
+
+	if (!bench_impl.surveyor_open || !bench_impl.respondent_open)
+		bench_die("no survey pattern");
+	if (!rtt)
+		bench_die("out of memory");
+	nthreads = nresp;
+	resp = spawn(respondents, 0);
+	alarm(SETUP_SECS + (unsigned int)limit + 30);
+	h = bench_impl.surveyor_open(port, nresp);	/* all nresp connected */
+	/* Warm up: the connections, caches, the TCP windows. */
+	survey_round(h, nresp, out, in, cap);
+	end = now() + 0.2;
+	for (int i = 0; i < 100 || now() < end; i++)
+		survey_round(h, nresp, out, in, cap);
+
+	start = now();
+	for (long i = 0; i < rounds; i++) {
+		t0 = now();
+		survey_round(h, nresp, out, in, cap);
+		t1 = now();
+		rtt[i] = (t1 - t0) * 1e6;
+	}
+	end = now();
+	reap(resp, 0);
+
+	qsort(rtt, rounds, sizeof(*rtt), cmp_double);
+	result("rtt_p50_us", rtt[rounds / 2], "us");
+	result("rtt_p99_us", rtt[rounds * 99 / 100], "us");
+	result("rounds_per_s", rounds / (end - start), "1/s");
+	fprintf(stderr, "bench-%s %s %zu: %ld rounds in %.3f s\n", bench_impl.name, case_name,
+		size, rounds, end - start);
+}
+
 int main(int argc, char **argv)
 {
 	const char *env = getenv("BENCH_SECS");
-	int nsubs;
+	int nsubs, nresp, len = 0;
 	char tail[16] = "";
 
 	if (argc != 4) {
@@ -377,6 +544,7 @@ int main(int argc, char **argv)
 	window = env ? atof(env) : 5;
 	if (window <= 0)
 		window = 5;
+	limit = window;
 	if (size < 1 || size > (1 << 20))
 		bench_die("size out of range");
 	signal(SIGPIPE, SIG_IGN);
@@ -391,6 +559,13 @@ int main(int argc, char **argv)
 		run_reqrep();
 	} else if (!strcmp(case_name, "reqrep_many")) {
 		run_reqrep_many();
+	} else if (!strcmp(case_name, "pipeline")) {
+		limit = 300;	/* a count, not a window: room for slow ones */
+		run_pipeline();
+	} else if (sscanf(case_name, "survey_%dresp%n", &nresp, &len) == 1 &&
+		   len == (int)strlen(case_name) && nresp >= 1 && nresp <= MAX_THREADS) {
+		limit = 300;
+		run_survey(nresp);
 	} else if (sscanf(case_name, "pubsub_%dsub%15s", &nsubs, tail) >= 1 &&
 		 nsubs >= 1 && nsubs <= MAX_THREADS &&
 		 (!*tail || !strcmp(tail, "_batch"))) {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The benchmark driver (bench.c) runs the same cases over four
- * implementations of REQ/REP and PUB/SUB, each behind this table of
+ * implementations of REQ/REP, PUB/SUB, PUSH/PULL and (sp and nng only)
+ * SURVEYOR/RESPONDENT, each behind this table of
  * operations: sp (PF_SP sockets), nng, zmq and tcp (plain TCP with SP's
  * 8-byte big-endian length framing, the floor).  One binary per
  * implementation: bench.c linked with impl_NAME.c.
@@ -26,7 +27,23 @@ struct bench_impl {
 	void *(*pub_open)(int port, int nsubs);
 	/* A SUB connected to 127.0.0.1:@port, subscribed to everything. */
 	void *(*sub_open)(int port);
-	/* One message; 0, or -1 on error.  REP answers the last request. */
+	/* A PUSH bound to 127.0.0.1:@port for @npulls PULLs. */
+	void *(*push_open)(int port, int npulls);
+	/* A PULL connected to 127.0.0.1:@port. */
+	void *(*pull_open)(int port);
+	/*
+	 * Optional (NULL: the implementation has no survey pattern).  A
+	 * SURVEYOR bound to 127.0.0.1:@port, returning once @nresp respondents
+	 * are connected, whose surveys accept answers for 10 s (so that the
+	 * deadline never ends a round that is merely slow).  And a RESPONDENT
+	 * connected to 127.0.0.1:@port; send answers the last survey received.
+	 */
+	void *(*surveyor_open)(int port, int nresp);
+	void *(*respondent_open)(int port);
+	/*
+	 * One message; 0, or -1 on error.  REP answers the last request; PUSH
+	 * blocks while no PULL can take it, never drops.
+	 */
 	int (*send)(void *h, const void *buf, size_t len);
 	/* One whole message into @buf; its length, or -1 on error. */
 	ssize_t (*recv)(void *h, void *buf, size_t cap);
@@ -39,6 +56,9 @@ struct bench_impl {
 	int (*send_batch)(void *h, const void *buf, size_t len, int n);
 	int (*recv_batch)(void *h, void *buf, size_t cap, int n);
 };
+
+/* How long a survey accepts answers, in ms (surveyor_open). */
+#define BENCH_SURVEY_MS	10000
 
 extern const struct bench_impl bench_impl;
 

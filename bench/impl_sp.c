@@ -3,7 +3,8 @@
  * sp: PF_SP sockets of this module.  The handle is the file descriptor.
  * Batches go through sendmmsg()/recvmmsg().  Sockets discard what is queued
  * when the driver kills them (SO_LINGER {1, 0}), so that no case leaves
- * work behind for the next.
+ * work behind for the next.  PUSH and SURVEYOR wait with SP_PEERS until
+ * all their peers are connected.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 /* sp.h's comment spells "tcp://" "*:5555", which -Wcomment flags. */
 #pragma GCC diagnostic push
@@ -53,6 +55,23 @@ static int fd_of(void *h)
 	return (int)(intptr_t)h;
 }
 
+/* Wait until @fd has @n peers (SP_PEERS), for at most a minute. */
+static void sp_wait_peers(int fd, int n)
+{
+	int peers = 0;
+	socklen_t len;
+
+	for (int i = 0; i < 6000; i++) {
+		len = sizeof(peers);
+		if (getsockopt(fd, SOL_SP, SP_PEERS, &peers, &len))
+			bench_die("SP_PEERS: %s", strerror(errno));
+		if (peers >= n)
+			return;
+		usleep(10000);
+	}
+	bench_die("%d of %d peers connected after 60 s", peers, n);
+}
+
 static void *sp_rep_open(int port, int nclients)
 {
 	return handle(sp_socket(SOCK_REP, port, 1));
@@ -71,6 +90,34 @@ static void *sp_pub_open(int port, int nsubs)
 static void *sp_sub_open(int port)
 {
 	return handle(sp_socket(SOCK_SUB, port, 0));
+}
+
+static void *sp_push_open(int port, int npulls)
+{
+	int fd = sp_socket(SOCK_PUSH, port, 1);
+
+	sp_wait_peers(fd, npulls);
+	return handle(fd);
+}
+
+static void *sp_pull_open(int port)
+{
+	return handle(sp_socket(SOCK_PULL, port, 0));
+}
+
+static void *sp_surveyor_open(int port, int nresp)
+{
+	int fd = sp_socket(SOCK_SURVEYOR, port, 1), ms = BENCH_SURVEY_MS;
+
+	if (setsockopt(fd, SOL_SP, SP_SURVEY_DEADLINE, &ms, sizeof(ms)))
+		bench_die("SP_SURVEY_DEADLINE: %s", strerror(errno));
+	sp_wait_peers(fd, nresp);
+	return handle(fd);
+}
+
+static void *sp_respondent_open(int port)
+{
+	return handle(sp_socket(SOCK_RESPONDENT, port, 0));
 }
 
 static int sp_send(void *h, const void *buf, size_t len)
@@ -131,6 +178,10 @@ const struct bench_impl bench_impl = {
 	.req_open = sp_req_open,
 	.pub_open = sp_pub_open,
 	.sub_open = sp_sub_open,
+	.push_open = sp_push_open,
+	.pull_open = sp_pull_open,
+	.surveyor_open = sp_surveyor_open,
+	.respondent_open = sp_respondent_open,
 	.send = sp_send,
 	.recv = sp_recv,
 	.send_batch = sp_send_batch,

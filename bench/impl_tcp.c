@@ -5,8 +5,9 @@
  * others are measured against.
  *
  * Sending is one writev() of header and payload per message and connection
- * (a PUB writes to each subscriber in turn, blocking: TCP does not drop); the
- * batched send is one writev() of BATCH frames per connection.  Receiving
+ * (a PUB writes to each subscriber in turn, blocking: TCP does not drop; a
+ * PUSH to one connection after the other, round-robin); the batched send is
+ * one writev() of BATCH frames per connection.  No survey pattern.  Receiving
  * reads as much as the socket has into a per-connection buffer and takes
  * frames from there, reading the rest of a large payload straight into the
  * caller's buffer.  A server with one client just blocks on it; with many it
@@ -42,6 +43,7 @@ struct tcp {
 	struct conn *conns;
 	int nconn;
 	int pub;		/* send goes to every connection */
+	int push;		/* send goes to the next connection in turn */
 	int ep;			/* epoll over conns, or -1 with one conn */
 	struct conn *last;	/* where send goes otherwise */
 	struct epoll_event ev[MAX_EVENTS];
@@ -157,6 +159,14 @@ static void *tcp_pub_open(int port, int nsubs)
 	return t;
 }
 
+static void *tcp_push_open(int port, int npulls)
+{
+	struct tcp *t = tcp_accept(port, npulls);
+
+	t->push = 1;
+	return t;
+}
+
 /* Write all of @iov, however many calls it takes. */
 static int writev_all(int fd, struct iovec *iov, int cnt)
 {
@@ -203,6 +213,8 @@ static int tcp_send_n(struct tcp *t, const void *buf, size_t len, int n)
 		if (writev_all(c->fd, iov, 2 * n))
 			return -1;
 	}
+	if (t->push && ++t->last == t->conns + t->nconn)
+		t->last = t->conns;
 	return n;
 }
 
@@ -338,6 +350,8 @@ const struct bench_impl bench_impl = {
 	.req_open = tcp_connect,
 	.pub_open = tcp_pub_open,
 	.sub_open = tcp_connect,
+	.push_open = tcp_push_open,
+	.pull_open = tcp_connect,
 	.send = tcp_send,
 	.recv = tcp_recv,
 	.send_batch = tcp_send_batch,

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zmq: libzmq (Debian's libzmq3-dev) REQ/REP and PUB/SUB over tcp://, one
- * context per process (one I/O thread, the default), default options
- * (high-water marks of 1000 messages: a PUB drops for a subscriber past
- * it).  libzmq batches on its own, inside its I/O thread, so it has no
- * separate batched variant.
+ * zmq: libzmq (Debian's libzmq3-dev) REQ/REP, PUB/SUB and PUSH/PULL over
+ * tcp://, one context per process (one I/O thread, the default), default
+ * options (high-water marks of 1000 messages: a PUB drops for a subscriber
+ * past it, a PUSH blocks).  libzmq batches on its own, inside its I/O
+ * thread, so it has no separate batched variant.  libzmq has no survey
+ * pattern (not even among its draft sockets).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -61,6 +62,16 @@ static void *zq_sub_open(int port)
 	return zq_open(ZMQ_SUB, port, 0);
 }
 
+static void *zq_push_open(int port, int npulls)
+{
+	return zq_open(ZMQ_PUSH, port, 1);
+}
+
+static void *zq_pull_open(int port)
+{
+	return zq_open(ZMQ_PULL, port, 0);
+}
+
 static int zq_send(void *h, const void *buf, size_t len)
 {
 	int rv;
@@ -87,6 +98,8 @@ const struct bench_impl bench_impl = {
 	.req_open = zq_req_open,
 	.pub_open = zq_pub_open,
 	.sub_open = zq_sub_open,
+	.push_open = zq_push_open,
+	.pull_open = zq_pull_open,
 	.send = zq_send,
 	.recv = zq_recv,
 };

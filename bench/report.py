@@ -18,6 +18,11 @@ from pathlib import Path
 
 IMPLS = ["sp", "tcp", "zmq", "nng"]
 SIZES = [64, 1024, 65536]
+SURVEY = "survey_10resp"
+# Cases run at 64 B only.
+SMALL_ONLY = ("reqrep_many", "pipeline", SURVEY)
+# Implementations without the pattern (their cells are "–", not a failure).
+ABSENT = {SURVEY: ["tcp", "zmq"]}
 COLORS = {"sp": "#d62728", "tcp": "#7f7f7f", "zmq": "#1f77b4", "nng": "#2ca02c",
           "sp batch": "#ff9896", "tcp batch": "#c7c7c7"}
 
@@ -37,7 +42,7 @@ def parse(log):
 
 def case_order(case):
     base = case.replace("_batch", "")
-    order = ["reqrep", "reqrep_many", "pubsub_1sub", "pubsub_100sub"]
+    order = ["reqrep", "reqrep_many", "pubsub_1sub", "pubsub_100sub", "pipeline", SURVEY]
     return (order.index(base) if base in order else len(order), case)
 
 
@@ -161,6 +166,35 @@ def markdown(t, info, fails, results):
                 cells.append("–" if m is None else f"{num(m)} ({num(mb)})")
             add(f"| {subs.split('_')[1]} | {size_name(size)} | " + " | ".join(cells) + " |")
     add("")
+    add("## PUSH->PULL, one PUSH process, one PULL process, 64 B: messages/s (MB/s)")
+    add("")
+    add("PUSH/PULL never drops (a full PULL blocks the PUSH): the PULL times the same "
+        "number of messages for every implementation, after a warm-up.")
+    add("")
+    add("| " + " | ".join(IMPLS) + " |")
+    add("|" + "---|" * len(IMPLS))
+    cells = []
+    for impl in IMPLS:
+        m = t.get("pipeline", impl, 64, "msgs_per_s")
+        mb = t.get("pipeline", impl, 64, "MB_per_s")
+        cells.append("–" if m is None else f"{num(m)} ({num(mb)})")
+    add("| " + " | ".join(cells) + " |")
+    add("")
+    add("## Survey of 10 respondents (threads of another process), 64 B: one round "
+        "(the survey and all 10 answers), one at a time")
+    add("")
+    add("Surveys accept answers for 10 s, so the deadline never ends a round. "
+        + " and ".join(ABSENT[SURVEY]) + " have no survey pattern (–).")
+    add("")
+    add("| | " + " | ".join(IMPLS) + " |")
+    add("|---|" + "---|" * len(IMPLS))
+    add("| p50 / p99, µs | " + " | ".join(
+        "–" if t.get(SURVEY, i, 64, "rtt_p50_us") is None else
+        f"{num(t.get(SURVEY, i, 64, 'rtt_p50_us'))} / {num(t.get(SURVEY, i, 64, 'rtt_p99_us'))}"
+        for i in IMPLS) + " |")
+    add("| rounds/s | " + " | ".join(num(t.get(SURVEY, i, 64, "rounds_per_s"))
+                                     for i in IMPLS) + " |")
+    add("")
     add("## Targets of issue 5, at 64 B")
     add("")
     for text, met in targets(t):
@@ -185,6 +219,9 @@ def svg(t):
         ("PUB->SUB, 100 subscribers: messages/s received (sum)", "pubsub_100sub",
          "msgs_per_s", IMPLS + ["sp batch", "tcp batch"]),
         ("One REP, 100 REQ clients: requests/s, 64 B", "reqrep_many", "requests_per_s", IMPLS),
+        ("PUSH->PULL: messages/s, 64 B", "pipeline", "msgs_per_s", IMPLS),
+        ("Survey of 10 respondents: round p50, µs, 64 B (lower is better; sp and nng only)",
+         SURVEY, "rtt_p50_us", IMPLS),
     ]
     width, ph, top, left = 760, 230, 40, 70
     height = top + len(panels) * (ph + 50) + 20
@@ -198,7 +235,7 @@ def svg(t):
         x += 80
     for n, (title, case, metric, cols) in enumerate(panels):
         y0 = top + n * (ph + 50) + 20
-        sizes = [64] if case == "reqrep_many" else SIZES
+        sizes = [64] if case in SMALL_ONLY else SIZES
         vals = {}
         for size in sizes:
             for col in cols:
