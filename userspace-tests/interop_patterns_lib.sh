@@ -56,6 +56,15 @@ tool() {
 	exec timeout "$T" "$BIN" "$p" "$@"
 }
 
+# The tool as a PUSH sending DATA three times (nngcat) or every IVL s until
+# stopped (nanocat).  Ends in exec: tool_push listen|dial URL DATA
+tool_push() {
+	case $TOOL in
+	nng)	tool push "$1" "$2" --data "$3" --count 3 ;;
+	nanomsg) tool push "$1" "$2" --data "$3" --interval "$IVL" ;;
+	esac
+}
+
 # The tool as a BUS peer; nngcat has none, so nng uses nng_bus.  nng_bus
 # sends once when PEERS are up and receives COUNT messages; nanocat sends
 # DATA every IVL s and prints what it gets until stopped.  Ends in exec.
@@ -145,6 +154,12 @@ sorted_is() {
 	same "$TMP/sorted" "$TMP/expected" "$what"
 }
 
+# Our PULL got exactly three messages WORD: three_of WORD
+three_of() {
+	printf '%s\n' "$1" "$1" "$1" >"$TMP/expected"
+	same "$TMP/pull.out" "$TMP/expected" "our PULL"
+}
+
 # --- 1: can we make PF_SP sockets of the new types? -----------------------
 : >"$TMP/probe.err"
 probe=0
@@ -171,16 +186,12 @@ finish tpull "$tpull" || r1=1
 ok $? "our PUSH (listening) to $BIN PULL (dialling): exactly push-1, push-2, push-3, in order"
 
 url=tcp://127.0.0.1:$((PORT + 1))
-case $TOOL in
-nng)	bg tpush tool push listen "$url" --data pull-X --count 3 ;;
-nanomsg) bg tpush tool push listen "$url" --data pull-X --interval "$IVL" ;;
-esac
+bg tpush tool_push listen "$url" pull-X
 tpush=$LAST
 fg pull ours pull -c "$url" -n 3
 r1=$?
 stop tpush "$tpush"
-printf 'pull-X\npull-X\npull-X\n' >"$TMP/expected"
-[ $r1 -eq 0 ] && same "$TMP/pull.out" "$TMP/expected" "our PULL"
+[ $r1 -eq 0 ] && three_of pull-X
 ok $? "$BIN PUSH (listening) to our PULL (dialling): exactly three pull-X"
 
 url=tcp://127.0.0.1:$((PORT + 2))
@@ -197,16 +208,12 @@ ok $? "our PUSH queues q-1..q-3 sent before $BIN PULL listens, and delivers them
 url=tcp://127.0.0.1:$((PORT + 3))
 bg pull ours pull -b "$url" -n 3
 pull=$LAST
-case $TOOL in
-nng)	bg tpush tool push dial "$url" --data dial-X --count 3 ;;
-nanomsg) bg tpush tool push dial "$url" --data dial-X --interval "$IVL" ;;
-esac
+bg tpush tool_push dial "$url" dial-X
 tpush=$LAST
 finish pull "$pull"
 r1=$?
 stop tpush "$tpush"
-printf 'dial-X\ndial-X\ndial-X\n' >"$TMP/expected"
-[ $r1 -eq 0 ] && same "$TMP/pull.out" "$TMP/expected" "our PULL"
+[ $r1 -eq 0 ] && three_of dial-X
 ok $? "$BIN PUSH (dialling) to our PULL (listening): exactly three dial-X"
 
 url1=tcp://127.0.0.1:$((PORT + 4))
@@ -233,21 +240,17 @@ ok $? "our PUSH load-balances lb-1..lb-4 over two $BIN PULLs: two each, each mes
 
 url1=tcp://127.0.0.1:$((PORT + 6))
 url2=tcp://127.0.0.1:$((PORT + 7))
+bg tpush1 tool_push listen "$url1" from-A
+tpush1=$LAST
+bg tpush2 tool_push listen "$url2" from-B
+tpush2=$LAST
 case $TOOL in
-nng)	bg tpush1 tool push listen "$url1" --data from-A --count 3
-	tpush1=$LAST
-	bg tpush2 tool push listen "$url2" --data from-B --count 3
-	tpush2=$LAST
-	fg pull ours pull -c "$url1" -c "$url2" -n 6
+nng)	fg pull ours pull -c "$url1" -c "$url2" -n 6
 	r1=$?
 	[ $r1 -eq 0 ] && sorted_is "$TMP/pull.out" "our PULL" \
 		from-A from-A from-A from-B from-B from-B
 	r1=$? ;;
-nanomsg) bg tpush1 tool push listen "$url1" --data from-A --interval "$IVL"
-	tpush1=$LAST
-	bg tpush2 tool push listen "$url2" --data from-B --interval "$IVL"
-	tpush2=$LAST
-	fg pull ours pull -c "$url1" -c "$url2" -P 2 -n 8
+nanomsg) fg pull ours pull -c "$url1" -c "$url2" -P 2 -n 8
 	r1=$?
 	sort -u "$TMP/pull.out" >"$TMP/uniq"
 	[ $r1 -eq 0 ] && sorted_is "$TMP/uniq" "our PULL (distinct)" from-A from-B
@@ -257,39 +260,43 @@ stop tpush1 "$tpush1"
 stop tpush2 "$tpush2"
 ok $r1 "our PULL dialling two $BIN PUSHes gets the messages of both and nothing else"
 
+# Our mode and the tool's, as words and options: modes listen|dial
+modes() {
+	if [ "$1" = listen ]; then
+		tmode=dial flag=-b ours_ing=listening tool_ing=dialling
+	else
+		tmode=listen flag=-c ours_ing=dialling tool_ing=listening
+	fi
+}
+
 # --- 8-15: PAIR v1 and v0, one message each way ----------------------------
-# pair_row PROTO VERSION FIRST-PORT: four checks
-pair_row() {
+# pair_one PROTO VERSION listen|dial PORT: our PAIR in that mode, the tool
+# the other way; two checks
+pair_one() {
 	v=$2
 	case $TOOL in
 	nng)	tp="$BIN --$1" ;;
 	nanomsg) tp="$BIN --pair" ;;
 	esac
-	url=tcp://127.0.0.1:$3
-	bg tpair tool "$1" dial "$url" --raw --data "tool-v$v" --recv-timeout "$QUIET"
+	modes "$3"
+	url=tcp://127.0.0.1:$4
+	bg tpair tool "$1" $tmode "$url" --raw --data "tool-v$v" --recv-timeout "$QUIET"
 	tpair=$LAST
-	fg pair ours pair -V "$v" -b "$url" -P 1 -s "ours-v$v" -n 1
+	fg pair ours pair -V "$v" $flag "$url" -P 1 -s "ours-v$v" -n 1
 	r1=$?
 	finish tpair "$tpair"
 	r2=$?
 	[ $r1 -eq 0 ] && expect_str "$TMP/pair.out" "tool-v$v
 " "our PAIR"
-	ok $? "our PAIR v$v (listening) gets exactly tool-v$v from $tp (dialling)"
+	ok $? "our PAIR v$v ($ours_ing) gets exactly tool-v$v from $tp ($tool_ing)"
 	[ $r2 -eq 0 ] && expect_str "$TMP/tpair.out" "ours-v$v" "$tp"
-	ok $? "$tp (dialling) gets exactly ours-v$v from our PAIR v$v"
+	ok $? "$tp ($tool_ing) gets exactly ours-v$v from our PAIR v$v"
+}
 
-	url=tcp://127.0.0.1:$(($3 + 1))
-	bg tpair tool "$1" listen "$url" --raw --data "tool-v$v" --recv-timeout "$QUIET"
-	tpair=$LAST
-	fg pair ours pair -V "$v" -c "$url" -P 1 -s "ours-v$v" -n 1
-	r1=$?
-	finish tpair "$tpair"
-	r2=$?
-	[ $r1 -eq 0 ] && expect_str "$TMP/pair.out" "tool-v$v
-" "our PAIR"
-	ok $? "our PAIR v$v (dialling) gets exactly tool-v$v from $tp (listening)"
-	[ $r2 -eq 0 ] && expect_str "$TMP/tpair.out" "ours-v$v" "$tp"
-	ok $? "$tp (listening) gets exactly ours-v$v from our PAIR v$v"
+# pair_row PROTO VERSION FIRST-PORT: four checks
+pair_row() {
+	pair_one "$1" "$2" listen "$3"
+	pair_one "$1" "$2" dial $(($3 + 1))
 }
 
 if [ $TOOL = nng ]; then
@@ -313,15 +320,6 @@ tool_resp() {
 	nng)	tool respondent "$1" "$2" --raw --data "$3" --count 1 ;;
 	nanomsg) tool respondent "$1" "$2" --raw --data "$3" ;;
 	esac
-}
-
-# Our mode and the tool's, as words and options: modes listen|dial
-modes() {
-	if [ "$1" = listen ]; then
-		tmode=dial flag=-b ours_ing=listening tool_ing=dialling
-	else
-		tmode=listen flag=-c ours_ing=dialling tool_ing=listening
-	fi
 }
 
 # survey_ours listen|dial PORT: two checks

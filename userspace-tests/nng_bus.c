@@ -15,27 +15,15 @@
  *	nng_bus [-b URL]... [-c URL]... [-P PEERS] [-s DATA]... [-n COUNT]
  *		[-t TIMEOUT] [-H HOLD]
  */
-#include <errno.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <nng/nng.h>
 #include <nng/protocol/bus0/bus.h>
 
-#define MAXMSGS		64
+#define TOOL_NAME	"nng_bus"
+#include "sp_tool.h"
 
-static volatile sig_atomic_t stop;
+#define OPTS	"b:c:P:s:n:t:H:"
+
 static volatile int peers;	/* updated by nng's pipe callbacks */
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
@@ -47,12 +35,11 @@ static void on_pipe(nng_pipe p, nng_pipe_ev ev, void *arg)
 		__atomic_sub_fetch(&peers, 1, __ATOMIC_SEQ_CST);
 }
 
-static long long now_ms(void)
+/* The connections up (for tool_wait_peers()). */
+static int peers_up(void *arg)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+	(void)arg;
+	return __atomic_load_n(&peers, __ATOMIC_SEQ_CST);
 }
 
 static void usage(void)
@@ -65,104 +52,65 @@ static void usage(void)
 static int fail(const char *what, int rv)
 {
 	fprintf(stderr, "nng_bus: %s: %s\n", what, nng_strerror(rv));
-	if (stop)
+	if (tool_stop)
 		return 3;
 	return rv == NNG_ETIMEDOUT ? 2 : 1;
 }
 
 int main(int argc, char **argv)
 {
-	int count = 0, timeout = 30, hold = 0, want = 0, opt, rv, i;
-	const char *msg[MAXMSGS];
-	struct sigaction sa;
+	struct tool_opts o = { .timeout = 30 };
+	int opt, rv, i;
 	nng_socket s;
-	long long end;
-	int nmsg = 0;
 
-	while ((opt = getopt(argc, argv, "b:c:P:s:n:t:H:")) != -1) {
-		switch (opt) {
-		case 'b':
-		case 'c':
-			break;
-		case 'P':
-			want = atoi(optarg);
-			break;
-		case 's':
-			if (nmsg == MAXMSGS)
-				usage();
-			msg[nmsg++] = optarg;
-			break;
-		case 'n':
-			count = atoi(optarg);
-			break;
-		case 't':
-			timeout = atoi(optarg);
-			break;
-		case 'H':
-			hold = atoi(optarg);
-			break;
-		default:
+	while ((opt = getopt(argc, argv, OPTS)) != -1)
+		if (!tool_opt(&o, opt) && !tool_peer_opt(opt))
 			usage();
-		}
-	}
-	if (optind != argc || count < 0 || timeout < 1 || hold < 0 || want < 0)
+	if (optind != argc || !tool_opts_ok(&o))
 		usage();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-
+	tool_catch_signals();
 	if ((rv = nng_bus0_open(&s)))
 		return fail("nng_bus0_open", rv);
 	if ((rv = nng_pipe_notify(s, NNG_PIPE_EV_ADD_POST, on_pipe, NULL)) ||
 	    (rv = nng_pipe_notify(s, NNG_PIPE_EV_REM_POST, on_pipe, NULL)))
 		return fail("nng_pipe_notify", rv);
-	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, timeout * 1000)) ||
-	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, timeout * 1000)))
+	if ((rv = nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, o.timeout * 1000)) ||
+	    (rv = nng_socket_set_ms(s, NNG_OPT_SENDTIMEO, o.timeout * 1000)))
 		return fail("timeouts", rv);
 	optind = 0;	/* glibc: start the scan afresh */
-	while ((opt = getopt(argc, argv, "b:c:P:s:n:t:H:")) != -1) {
-		if (opt == 'b' && (rv = nng_listen(s, optarg, NULL, 0)))
-			return fail(optarg, rv);
-		if (opt == 'c' &&
-		    (rv = nng_dial(s, optarg, NULL, NNG_FLAG_NONBLOCK)))
+	while ((opt = tool_next_url(argc, argv, OPTS)) != -1) {
+		if (opt == 'b')
+			rv = nng_listen(s, optarg, NULL, 0);
+		else
+			rv = nng_dial(s, optarg, NULL, NNG_FLAG_NONBLOCK);
+		if (rv)
 			return fail(optarg, rv);
 	}
 
-	end = now_ms() + timeout * 1000LL;
-	while (__atomic_load_n(&peers, __ATOMIC_SEQ_CST) < want) {
-		if (stop)
-			return 3;
-		if (now_ms() >= end) {
-			fprintf(stderr, "nng_bus: %d of %d peers\n", peers, want);
-			return 2;
-		}
-		usleep(10000);
-	}
-	for (i = 0; i < nmsg; i++)
-		if ((rv = nng_send(s, (void *)msg[i], strlen(msg[i]), 0)))
+	rv = tool_wait_peers(peers_up, NULL, o.peers,
+			     tap_now_ms() + o.timeout * 1000LL);
+	if (rv)
+		return rv;
+	for (i = 0; i < tool_nmsg; i++)
+		if ((rv = nng_send(s, tool_msg[i], tool_msglen[i], 0)))
 			return fail("nng_send", rv);
-	for (i = 0; i < count; i++) {
+	for (i = 0; i < o.count; i++) {
 		char *buf;
 		size_t len;
 
 		rv = nng_recv(s, &buf, &len, NNG_FLAG_ALLOC);
-		if (rv == NNG_EINTR && !stop) {
+		if (rv == NNG_EINTR && !tool_stop) {
 			i--;
 			continue;
 		}
 		if (rv)
 			return fail("nng_recv", rv);
-		if (fwrite(buf, 1, len, stdout) != len || putchar('\n') == EOF ||
-		    fflush(stdout))
+		if (tool_print(buf, len, 1))
 			return 1;
 		nng_free(buf, len);
 	}
-	end = now_ms() + hold * 1000LL;
-	while (!stop && now_ms() < end)
-		usleep(20000);
+	tool_hold(o.hold);
 	/* Let what was sent go out before the socket goes. */
 	usleep(100000);
 	nng_close(s);

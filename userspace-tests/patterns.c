@@ -243,6 +243,13 @@ static void pushpull(void)
 
 /* ---- PAIR ---- */
 
+/* Once linked, setting SP_PAIR_VERSION to @val fails with EISCONN; it stays @v. */
+static int version_kept(int fd, int val, int v, const char *what)
+{
+	return pt_set_fails(fd, SP_PAIR_VERSION, val, EISCONN, what) &&
+	       pt_get(fd, SP_PAIR_VERSION) == v;
+}
+
 /* 5 checks: SP_PAIR_VERSION. */
 static void pair_version(void)
 {
@@ -255,24 +262,18 @@ static void pair_version(void)
 	v = pt_get(p, SP_PAIR_VERSION);
 	tap_ok(ok && v == 0,
 	       "SP_PAIR_VERSION 0 is taken before bind/connect and reads back 0 (%d)", v);
-	ok = pt_fails(sp_set_int(p, SOL_SP, SP_PAIR_VERSION, 2), EINVAL,
-		      "SP_PAIR_VERSION 2");
-	ok &= pt_fails(sp_set_int(p, SOL_SP, SP_PAIR_VERSION, -1), EINVAL,
-		       "SP_PAIR_VERSION -1");
+	ok = pt_set_fails(p, SP_PAIR_VERSION, 2, EINVAL, "SP_PAIR_VERSION 2");
+	ok &= pt_set_fails(p, SP_PAIR_VERSION, -1, EINVAL, "SP_PAIR_VERSION -1");
 	tap_ok(ok && pt_get(p, SP_PAIR_VERSION) == 0,
 	       "SP_PAIR_VERSION 2 and -1: EINVAL, the value stays 0");
 
 	if (sp_bind4(p, PORT_PAIR_OPT))
 		tap_diag("bind 127.0.0.1:%d: %s", PORT_PAIR_OPT, strerror(errno));
-	ok = pt_fails(sp_set_int(p, SOL_SP, SP_PAIR_VERSION, 1), EISCONN,
-		      "SP_PAIR_VERSION after bind");
-	tap_ok(ok && pt_get(p, SP_PAIR_VERSION) == 0,
+	tap_ok(version_kept(p, 1, 0, "SP_PAIR_VERSION after bind"),
 	       "after bind(), setting SP_PAIR_VERSION fails with EISCONN, the value stays 0");
 	if (sp_connect4(q, PORT_PAIR_NONE))
 		tap_diag("connect 127.0.0.1:%d: %s", PORT_PAIR_NONE, strerror(errno));
-	ok = pt_fails(sp_set_int(q, SOL_SP, SP_PAIR_VERSION, 0), EISCONN,
-		      "SP_PAIR_VERSION after connect");
-	tap_ok(ok && pt_get(q, SP_PAIR_VERSION) == 1,
+	tap_ok(version_kept(q, 0, 1, "SP_PAIR_VERSION after connect"),
 	       "after connect(), setting SP_PAIR_VERSION fails with EISCONN, the value stays 1");
 	close(p);
 	close(q);
@@ -490,11 +491,23 @@ static int three_answers(int s, const char *what)
 	return !bad && seen == (1 << NRESP) - 1;
 }
 
-/* Each respondent receives @q; how many did. */
-static int survey_reaches(const int *r, const char *q)
+/* The SURVEYOR @s has the NRESP respondents as peers and each has it; 1 if so. */
+static int all_linked(int s, const int *r)
+{
+	int k, ok = pt_wait_peers(s, NRESP, "SURVEYOR");
+
+	for (k = 0; k < NRESP; k++)
+		ok = ok && pt_wait_peers(r[k], 1, "RESPONDENT");
+	return ok;
+}
+
+/* The SURVEYOR @s sends the survey @q; how many respondents received it. */
+static int survey_reaches(int s, const int *r, const char *q)
 {
 	int k, got = 0;
 
+	if (!pt_send_str(s, q, "SURVEYOR"))
+		return 0;
 	for (k = 0; k < NRESP; k++)
 		got += pt_expect_str(r[k], q, "RESPONDENT");
 	return got;
@@ -512,6 +525,14 @@ static int answer_all(const int *r)
 	return ok;
 }
 
+/* 1 check: every respondent answers, the SURVEYOR @s gets each answer. */
+static void each_answers(int s, const int *r, const char *what)
+{
+	tap_ok(answer_all(r) && three_answers(s, what),
+	       "each answers; the SURVEYOR receives the %d answers, one from each",
+	       NRESP);
+}
+
 /* Every respondent's send fails with EPROTO. */
 static int all_eproto(const int *r, const char *what)
 {
@@ -525,7 +546,7 @@ static int all_eproto(const int *r, const char *what)
 /* 10 checks: options, and a bound SURVEYOR with 3 dialing RESPONDENTs. */
 static void survey_bound(void)
 {
-	int s = pt_open(SOCK_SURVEYOR), r[NRESP], v, ok, k, n, err, got;
+	int s = pt_open(SOCK_SURVEYOR), r[NRESP], v, ok, k, err, got;
 	long long t0, dt;
 	char buf[64];
 
@@ -533,10 +554,9 @@ static void survey_bound(void)
 	tap_ok(v == SP_SURVEY_DEADLINE_DEFAULT,
 	       "SP_SURVEY_DEADLINE of a fresh SURVEYOR is %d (%d)",
 	       SP_SURVEY_DEADLINE_DEFAULT, v);
-	ok = pt_fails(sp_set_int(s, SOL_SP, SP_SURVEY_DEADLINE, 0), EINVAL,
-		      "SP_SURVEY_DEADLINE 0");
-	ok &= pt_fails(sp_set_int(s, SOL_SP, SP_SURVEY_DEADLINE, -1), EINVAL,
-		       "SP_SURVEY_DEADLINE -1");
+	ok = pt_set_fails(s, SP_SURVEY_DEADLINE, 0, EINVAL, "SP_SURVEY_DEADLINE 0");
+	ok &= pt_set_fails(s, SP_SURVEY_DEADLINE, -1, EINVAL,
+			   "SP_SURVEY_DEADLINE -1");
 	tap_ok(ok && pt_get(s, SP_SURVEY_DEADLINE) == SP_SURVEY_DEADLINE_DEFAULT,
 	       "SP_SURVEY_DEADLINE 0 and -1: EINVAL, the value unchanged");
 	ok = pt_set(s, SP_SURVEY_DEADLINE, SURVEY_MS);
@@ -556,32 +576,25 @@ static void survey_bound(void)
 			ok = 0;
 		}
 	}
-	ok = ok && pt_wait_peers(s, NRESP, "SURVEYOR");
-	for (k = 0; k < NRESP; k++)
-		ok = ok && pt_wait_peers(r[k], 1, "RESPONDENT");
+	ok = ok && all_linked(s, r);
 
 	tap_ok(all_eproto(r, "send on a RESPONDENT before any survey"),
 	       "send on a RESPONDENT before any survey fails with EPROTO (all %d)",
 	       NRESP);
 	t0 = tap_now_ms();
-	got = ok && pt_send_str(s, "survey 1", "SURVEYOR") ? survey_reaches(r, "survey 1") : 0;
+	got = ok ? survey_reaches(s, r, "survey 1") : 0;
 	tap_ok(got == NRESP,
 	       "a survey from the bound SURVEYOR reaches each of the %d RESPONDENTs that connected (%d)",
 	       NRESP, got);
-	tap_ok(answer_all(r) && three_answers(s, "bound SURVEYOR"),
-	       "each answers; the SURVEYOR receives the %d answers, one from each",
-	       NRESP);
+	each_answers(s, r, "bound SURVEYOR");
 	tap_ok(all_eproto(r, "second answer"),
 	       "a RESPONDENT answers at most once: a second send fails with EPROTO (all %d)",
 	       NRESP);
-	n = recv(s, buf, sizeof(buf), 0);
-	err = errno;
+	err = pt_recv_fails(s, 0);
 	dt = tap_now_ms() - t0;
-	if (n >= 0)
-		tap_diag("recv returned %s", sp_show(buf, n));
-	tap_ok(n < 0 && err == ETIMEDOUT && dt >= SURVEY_MS - PT_TIMER_SLACK_MS,
+	tap_ok(err == ETIMEDOUT && dt >= SURVEY_MS - PT_TIMER_SLACK_MS,
 	       "the next recv blocks until the deadline (%lld ms after the survey, deadline %d) and fails with ETIMEDOUT (%s)",
-	       dt, SURVEY_MS, n < 0 ? sp_errname(err) : "a message");
+	       dt, SURVEY_MS, pt_failed_with(err));
 	sp_check_err(recv(s, buf, sizeof(buf), 0), EPROTO, EPROTO,
 		     "recv on a SURVEYOR after its survey's ETIMEDOUT");
 	for (k = 0; k < NRESP; k++)
@@ -592,10 +605,8 @@ static void survey_bound(void)
 /* 4 checks: a SURVEYOR dialing 3 bound RESPONDENTs; POLLIN at the deadline. */
 static void survey_dialing(void)
 {
-	int s = pt_open(SOCK_SURVEYOR), r[NRESP], ok, k, got, rv;
+	int s = pt_open(SOCK_SURVEYOR), r[NRESP], ok, k, got, rv, e;
 	long long t0, dt;
-	char buf[64];
-	ssize_t n;
 
 	ok = pt_set(s, SP_SURVEY_DEADLINE, SURVEY_MS);
 	for (k = 0; k < NRESP; k++) {
@@ -606,28 +617,21 @@ static void survey_dialing(void)
 			ok = 0;
 		}
 	}
-	ok = ok && pt_wait_peers(s, NRESP, "SURVEYOR");
-	for (k = 0; k < NRESP; k++)
-		ok = ok && pt_wait_peers(r[k], 1, "RESPONDENT");
+	ok = ok && all_linked(s, r);
 	t0 = tap_now_ms();
-	got = ok && pt_send_str(s, "survey 2", "SURVEYOR") ? survey_reaches(r, "survey 2") : 0;
+	got = ok ? survey_reaches(s, r, "survey 2") : 0;
 	tap_ok(got == NRESP,
 	       "a survey from a SURVEYOR that dialed %d bound RESPONDENTs reaches each of them (%d)",
 	       NRESP, got);
-	tap_ok(answer_all(r) && three_answers(s, "dialing SURVEYOR"),
-	       "each answers; the SURVEYOR receives the %d answers, one from each",
-	       NRESP);
+	each_answers(s, r, "dialing SURVEYOR");
 	rv = pt_poll(s, POLLIN, SURVEY_MS + sp_wait_ms());
 	dt = tap_now_ms() - t0;
 	tap_ok(pt_has(rv, POLLIN) && dt >= SURVEY_MS - PT_TIMER_SLACK_MS,
 	       "with the answers read, poll wakes the SURVEYOR with POLLIN when the survey ends (%lld ms after it, deadline %d; saw %s)",
 	       dt, SURVEY_MS, pt_mask(rv));
-	n = recv(s, buf, sizeof(buf), MSG_DONTWAIT);
-	if (n >= 0)
-		tap_diag("recv returned %s", sp_show(buf, n));
-	tap_ok(n < 0 && errno == ETIMEDOUT,
-	       "recv then fails with ETIMEDOUT at once (%s)",
-	       n < 0 ? sp_errname(errno) : "a message");
+	e = pt_recv_fails(s, MSG_DONTWAIT);
+	tap_ok(e == ETIMEDOUT, "recv then fails with ETIMEDOUT at once (%s)",
+	       pt_failed_with(e));
 	for (k = 0; k < NRESP; k++)
 		close(r[k]);
 	close(s);
@@ -637,8 +641,7 @@ static void survey_dialing(void)
 static void survey_cancel(void)
 {
 	int s = pt_open(SOCK_SURVEYOR), r = pt_open(SOCK_RESPONDENT), ok, rv, sout, e;
-	char buf[64];
-	ssize_t n;
+	int err;
 
 	ok = pt_set(s, SP_SURVEY_DEADLINE, SURVEY_MS) &&
 	     pt_link(s, r, PORT_SURV_ONE, PT_ADDR, "SURVEYOR/RESPONDENT") &&
@@ -669,12 +672,10 @@ static void survey_cancel(void)
 	     pt_send_str(r, "answer 2", "RESPONDENT");
 	tap_ok(ok && pt_expect_str(s, "answer 2", "SURVEYOR"),
 	       "a new survey cancels the old: the answer to survey 1, sent after survey 2, is not delivered; the SURVEYOR's first message is the answer to survey 2");
-	n = recv(s, buf, sizeof(buf), 0);
-	if (n >= 0)
-		tap_diag("recv returned %s", sp_show(buf, n));
-	tap_ok(n < 0 && errno == ETIMEDOUT,
+	err = pt_recv_fails(s, 0);
+	tap_ok(err == ETIMEDOUT,
 	       "nor later: the next recv fails with ETIMEDOUT at the deadline (%s)",
-	       n < 0 ? sp_errname(errno) : "a message");
+	       pt_failed_with(err));
 	sout &= pt_ready(s, POLLOUT, sp_wait_ms());
 	tap_ok(sout,
 	       "the SURVEYOR is writable throughout: before a survey, during one, after its deadline");
@@ -745,12 +746,10 @@ static void maxttl(void)
 		     pt_get(fd, SP_MAXTTL) == SP_MAXTTL_MAX;
 		tap_ok(ok, "%s: SP_MAXTTL 1 and %d are taken and read back", name,
 		       SP_MAXTTL_MAX);
-		ok = pt_fails(sp_set_int(fd, SOL_SP, SP_MAXTTL, 0), EINVAL,
-			      "SP_MAXTTL 0");
-		ok &= pt_fails(sp_set_int(fd, SOL_SP, SP_MAXTTL, SP_MAXTTL_MAX + 1),
-			       EINVAL, "SP_MAXTTL 16");
-		ok &= pt_fails(sp_set_int(fd, SOL_SP, SP_MAXTTL, -1), EINVAL,
-			       "SP_MAXTTL -1");
+		ok = pt_set_fails(fd, SP_MAXTTL, 0, EINVAL, "SP_MAXTTL 0");
+		ok &= pt_set_fails(fd, SP_MAXTTL, SP_MAXTTL_MAX + 1, EINVAL,
+				   "SP_MAXTTL 16");
+		ok &= pt_set_fails(fd, SP_MAXTTL, -1, EINVAL, "SP_MAXTTL -1");
 		v = pt_get(fd, SP_MAXTTL);
 		tap_ok(ok && v == SP_MAXTTL_MAX,
 		       "%s: SP_MAXTTL 0, %d and -1: EINVAL, the value unchanged (%d)",
@@ -759,8 +758,8 @@ static void maxttl(void)
 	}
 	for (i = 0; i < ARRAY_SIZE(hasnt); i++) {
 		fd = sp_open(hasnt[i], 0);
-		ok = pt_fails(sp_set_int(fd, SOL_SP, SP_MAXTTL, 8), ENOPROTOOPT,
-			      "setsockopt(SP_MAXTTL)");
+		ok = pt_set_fails(fd, SP_MAXTTL, 8, ENOPROTOOPT,
+				  "setsockopt(SP_MAXTTL)");
 		ok &= pt_fails(sp_get_int(fd, SOL_SP, SP_MAXTTL, &v), ENOPROTOOPT,
 			       "getsockopt(SP_MAXTTL)");
 		tap_ok(ok, "%s has no SP_MAXTTL: setsockopt and getsockopt fail with ENOPROTOOPT",

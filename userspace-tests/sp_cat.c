@@ -26,18 +26,10 @@
  *	       [-t TIMEOUT] [-H HOLD]
  *	sp_cat -p TYPE
  */
-#include "sp_test.h"
+#define TOOL_NAME	"sp_cat"
+#include "sp_tool.h"
 
-#define MAXMSGS		64
-#define MAXFILE		(1 << 20)
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#define OPTS	"b:c:V:d:P:s:f:n:r:Evt:H:"
 
 static void usage(void)
 {
@@ -71,81 +63,31 @@ static int type_of(const char *name)
 	return -1;
 }
 
-static char *msg[MAXMSGS];
-static size_t msglen[MAXMSGS];
-static int nmsg;
-
-static void add_msg(char *buf, size_t len)
-{
-	if (nmsg == MAXMSGS)
-		usage();
-	msg[nmsg] = buf;
-	msglen[nmsg++] = len;
-}
-
-static void add_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = malloc(MAXFILE);
-	size_t n;
-
-	if (!f || !buf) {
-		fprintf(stderr, "sp_cat: %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	n = fread(buf, 1, MAXFILE, f);
-	if (ferror(f) || !feof(f)) {
-		fprintf(stderr, "sp_cat: %s: unreadable or larger than %d bytes\n",
-			path, MAXFILE);
-		exit(1);
-	}
-	fclose(f);
-	add_msg(buf, n);
-}
-
 static void report(int s)
 {
-	uint64_t drops = 0;
-	socklen_t len = sizeof(drops);
+	unsigned long long drops = tool_drops(s);
 	int peers = -1;
 
-	if (getsockopt(s, SOL_SP, SP_DROPS, &drops, &len))
-		fprintf(stderr, "sp_cat: SP_DROPS: %s\n", strerror(errno));
 	if (sp_get_int(s, SOL_SP, SP_PEERS, &peers))
 		fprintf(stderr, "sp_cat: SP_PEERS: %s\n", strerror(errno));
-	fprintf(stderr, "sp_cat: SP_PEERS %d, SP_DROPS %llu\n", peers,
-		(unsigned long long)drops);
+	fprintf(stderr, "sp_cat: SP_PEERS %d, SP_DROPS %llu\n", peers, drops);
 }
 
-/* Wait until SP_PEERS >= @want; 0 when it is, 2 on timeout, 3 on a signal. */
-static int wait_peers(int s, int want, long long end)
+/* Set the int SOL_SP option @opt (called @name) to @val, or exit 1. */
+static void set_opt(int s, int opt, const char *name, int val)
 {
-	int peers = 0;
-
-	for (;;) {
-		if (sp_get_int(s, SOL_SP, SP_PEERS, &peers)) {
-			fprintf(stderr, "sp_cat: SP_PEERS: %s\n", strerror(errno));
-			return 1;
-		}
-		if (peers >= want)
-			return 0;
-		if (stop)
-			return 3;
-		if (tap_now_ms() >= end) {
-			fprintf(stderr, "sp_cat: %d of %d peers\n", peers, want);
-			return 2;
-		}
-		usleep(10000);
+	if (sp_set_int(s, SOL_SP, opt, val)) {
+		fprintf(stderr, "sp_cat: %s %d: %s\n", name, val, strerror(errno));
+		exit(1);
 	}
 }
 
 int main(int argc, char **argv)
 {
-	int count = 0, timeout = 30, hold = 0, peers = 0, version = -1;
-	int deadline = 0, expect_to = 0, verbose = 0, probe = 0, opt, s, i, type;
+	struct tool_opts o = { .timeout = 30 };
+	int version = -1, deadline = 0, expect_to = 0, probe = 0, opt, s, i, type;
 	const char *reply = NULL;
 	static char buf[1 << 20];
-	struct sigaction sa;
 	long long end;
 	ssize_t n;
 
@@ -166,28 +108,15 @@ int main(int argc, char **argv)
 	argv++;
 
 	/* Parse everything first; the URLs are used in a second pass. */
-	while ((opt = getopt(argc, argv, "b:c:V:d:P:s:f:n:r:Evt:H:")) != -1) {
+	while ((opt = getopt(argc, argv, OPTS)) != -1) {
+		if (tool_opt(&o, opt) || tool_peer_opt(opt))
+			continue;
 		switch (opt) {
-		case 'b':
-		case 'c':
-			break;
 		case 'V':
 			version = atoi(optarg);
 			break;
 		case 'd':
 			deadline = atoi(optarg);
-			break;
-		case 'P':
-			peers = atoi(optarg);
-			break;
-		case 's':
-			add_msg(optarg, strlen(optarg));
-			break;
-		case 'f':
-			add_file(optarg);
-			break;
-		case 'n':
-			count = atoi(optarg);
 			break;
 		case 'r':
 			reply = optarg;
@@ -195,108 +124,50 @@ int main(int argc, char **argv)
 		case 'E':
 			expect_to = 1;
 			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 't':
-			timeout = atoi(optarg);
-			break;
-		case 'H':
-			hold = atoi(optarg);
-			break;
 		default:
 			usage();
 		}
 	}
-	if (optind != argc || count < 0 || timeout < 1 || hold < 0 || peers < 0)
+	if (optind != argc || !tool_opts_ok(&o))
 		usage();
 
-	/* No SA_RESTART: a signal interrupts a blocking call. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-
-	s = sp_socket(type, 0);
-	if (s < 0) {
-		fprintf(stderr, "sp_cat: socket(PF_SP, %s): %s\n",
-			sp_type_name(type), strerror(errno));
-		return 1;
-	}
-	if (sp_timeo(s, SO_RCVTIMEO, timeout * 1000) ||
-	    sp_timeo(s, SO_SNDTIMEO, timeout * 1000)) {
-		fprintf(stderr, "sp_cat: timeouts: %s\n", strerror(errno));
-		return 1;
-	}
-	if (version >= 0 && sp_set_int(s, SOL_SP, SP_PAIR_VERSION, version)) {
-		fprintf(stderr, "sp_cat: SP_PAIR_VERSION %d: %s\n", version,
-			strerror(errno));
-		return 1;
-	}
-	if (deadline > 0 && sp_set_int(s, SOL_SP, SP_SURVEY_DEADLINE, deadline)) {
-		fprintf(stderr, "sp_cat: SP_SURVEY_DEADLINE %d: %s\n", deadline,
-			strerror(errno));
-		return 1;
-	}
+	tool_catch_signals();
+	s = tool_socket(type);
+	tool_timeouts(s, o.timeout);
+	if (version >= 0)
+		set_opt(s, SP_PAIR_VERSION, "SP_PAIR_VERSION", version);
+	if (deadline > 0)
+		set_opt(s, SP_SURVEY_DEADLINE, "SP_SURVEY_DEADLINE", deadline);
 	if (type == SOCK_SUB && setsockopt(s, SOL_SP, SP_SUBSCRIBE, "", 0)) {
 		fprintf(stderr, "sp_cat: SP_SUBSCRIBE: %s\n", strerror(errno));
 		return 1;
 	}
 	optind = 0;	/* glibc: start the scan afresh */
-	while ((opt = getopt(argc, argv, "b:c:V:d:P:s:f:n:r:Evt:H:")) != -1) {
-		if (opt != 'b' && opt != 'c')
-			continue;
-		if (sp_url(s, opt == 'b' ? SP_BIND : SP_CONNECT, optarg)) {
-			fprintf(stderr, "sp_cat: %s %s: %s\n",
-				opt == 'b' ? "SP_BIND" : "SP_CONNECT", optarg,
-				strerror(errno));
-			return 1;
-		}
-	}
+	while ((opt = tool_next_url(argc, argv, OPTS)) != -1)
+		tool_url(s, opt == 'b' ? SP_BIND : SP_CONNECT, optarg);
 
-	end = tap_now_ms() + timeout * 1000LL;
-	if (peers) {
-		int rc = wait_peers(s, peers, end);
+	end = tap_now_ms() + o.timeout * 1000LL;
+	if (o.peers) {
+		int rc = tool_wait_peers(tool_sp_peers, &s, o.peers, end);
 
 		if (rc)
 			return rc;
 	}
-	for (i = 0; i < nmsg; i++) {
-		n = send(s, msg[i], msglen[i], 0);
-		if (n != (ssize_t)msglen[i]) {
-			fprintf(stderr, "sp_cat: send %d of %d: %s\n", i + 1, nmsg,
-				n < 0 ? strerror(errno) : "short");
-			if (n < 0 && stop)
+	for (i = 0; i < tool_nmsg; i++) {
+		n = send(s, tool_msg[i], tool_msglen[i], 0);
+		if (n != (ssize_t)tool_msglen[i]) {
+			fprintf(stderr, "sp_cat: send %d of %d: %s\n", i + 1,
+				tool_nmsg, n < 0 ? strerror(errno) : "short");
+			if (n < 0 && tool_stop)
 				return 3;
 			return n < 0 && sp_is_again(errno) ? 2 : 1;
 		}
 	}
-	for (i = 0; i < count; i++) {
-		long long left = end - tap_now_ms();
-
-		if (left < 1 || sp_timeo(s, SO_RCVTIMEO, left)) {
-			fprintf(stderr, "sp_cat: %d of %d messages in %d s\n", i,
-				count, timeout);
-			return 2;
-		}
-		n = recv(s, buf, sizeof(buf), 0);
-		if (n < 0 && stop) {
-			fprintf(stderr, "sp_cat: terminated after %d of %d messages\n",
-				i, count);
-			return 3;
-		}
-		if (n < 0 && errno == EINTR) {
-			i--;
-			continue;
-		}
-		if (n < 0) {
-			fprintf(stderr, "sp_cat: recv after %d of %d messages: %s\n",
-				i, count, strerror(errno));
-			return sp_is_again(errno) || errno == ETIMEDOUT ? 2 : 1;
-		}
-		if (fwrite(buf, 1, n, stdout) != (size_t)n ||
-		    putchar('\n') == EOF || fflush(stdout))
+	for (i = 0; i < o.count; i++) {
+		n = tool_recv(s, buf, sizeof(buf), i, &o, end);
+		if (n < 0)
+			return -n;
+		if (tool_print(buf, n, 1))
 			return 1;
 		if (reply && send(s, reply, strlen(reply), 0) != (ssize_t)strlen(reply)) {
 			fprintf(stderr, "sp_cat: reply %d: %s\n", i + 1,
@@ -310,18 +181,16 @@ int main(int argc, char **argv)
 		n = recv(s, buf, sizeof(buf), 0);
 		if (n >= 0 || errno != ETIMEDOUT) {
 			fprintf(stderr, "sp_cat: the receive after %d messages returned %zd (%s) after %lld ms, not ETIMEDOUT\n",
-				count, n, n < 0 ? strerror(errno) : "a message",
+				o.count, n, n < 0 ? strerror(errno) : "a message",
 				tap_now_ms() - t0);
 			if (n >= 0)
 				fprintf(stderr, "sp_cat: it was %s\n", sp_show(buf, n));
 			return 4;
 		}
 	}
-	if (verbose)
+	if (o.verbose)
 		report(s);
-	end = tap_now_ms() + hold * 1000LL;
-	while (!stop && tap_now_ms() < end)
-		usleep(20000);
+	tool_hold(o.hold);
 	close(s);
 	return 0;
 }

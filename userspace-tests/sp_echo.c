@@ -12,15 +12,8 @@
  *
  *	sp_echo [-n COUNT] [-r REPLY] [-t TIMEOUT] [-H HOLD] URL
  */
-#include "sp_test.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#define TOOL_NAME	"sp_echo"
+#include "sp_tool.h"
 
 static void usage(void)
 {
@@ -30,69 +23,39 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	int count = 1, timeout = 30, hold = 10, opt, s, i;
-	const char *reply = NULL, *url;
-	struct sigaction sa;
+	struct tool_opts o = { .count = 1, .timeout = 30, .hold = 10 };
+	const char *reply = NULL;
 	static char buf[1 << 20];
-	long long end;
+	int opt, s, i;
 
 	while ((opt = getopt(argc, argv, "n:r:t:H:")) != -1) {
-		switch (opt) {
-		case 'n':
-			count = atoi(optarg);
-			break;
-		case 'r':
+		if (tool_opt(&o, opt))
+			continue;
+		if (opt == 'r')
 			reply = optarg;
-			break;
-		case 't':
-			timeout = atoi(optarg);
-			break;
-		case 'H':
-			hold = atoi(optarg);
-			break;
-		default:
+		else
 			usage();
-		}
 	}
-	if (optind != argc - 1 || count < 1 || timeout < 1 || hold < 0)
+	if (optind != argc - 1 || o.count < 1 || !tool_opts_ok(&o))
 		usage();
-	url = argv[optind];
 
-	/* No SA_RESTART: a signal interrupts a blocking recv(). */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-
-	s = sp_socket(SOCK_REP, 0);
-	if (s < 0) {
-		fprintf(stderr, "sp_echo: socket(PF_SP, SOCK_REP): %s\n",
-			strerror(errno));
-		return 1;
-	}
-	if (sp_timeo(s, SO_RCVTIMEO, timeout * 1000) ||
-	    sp_timeo(s, SO_SNDTIMEO, timeout * 1000)) {
-		fprintf(stderr, "sp_echo: timeouts: %s\n", strerror(errno));
-		return 1;
-	}
-	if (sp_url(s, SP_BIND, url)) {
-		fprintf(stderr, "sp_echo: SP_BIND %s: %s\n", url, strerror(errno));
-		return 1;
-	}
-	for (i = 0; i < count; i++) {
+	tool_catch_signals();
+	s = tool_socket(SOCK_REP);
+	tool_timeouts(s, o.timeout);
+	tool_url(s, SP_BIND, argv[optind]);
+	for (i = 0; i < o.count; i++) {
 		ssize_t n = recv(s, buf, sizeof(buf), 0);
 
-		if (n < 0 && stop) {
+		if (n < 0 && tool_stop) {
 			fprintf(stderr, "sp_echo: terminated after %d of %d requests\n",
-				i, count);
+				i, o.count);
 			return 3;
 		}
 		if (n < 0) {
 			fprintf(stderr, "sp_echo: recv: %s\n", strerror(errno));
 			return sp_is_again(errno) ? 2 : 1;
 		}
-		if (fwrite(buf, 1, n, stdout) != (size_t)n || fflush(stdout))
+		if (tool_print(buf, n, 0))
 			return 1;
 		if (reply)
 			n = send(s, reply, strlen(reply), 0);
@@ -103,9 +66,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	end = tap_now_ms() + hold * 1000LL;
-	while (!stop && tap_now_ms() < end)
-		usleep(20000);
+	tool_hold(o.hold);
 	close(s);
 	return 0;
 }

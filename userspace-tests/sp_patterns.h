@@ -115,6 +115,12 @@ static inline int pt_set(int fd, int opt, int val)
 	return 0;
 }
 
+/* Setting an int SOL_SP option must fail with @e; 1 if it did, else logs. */
+static inline int pt_set_fails(int fd, int opt, int val, int e, const char *what)
+{
+	return pt_fails(sp_set_int(fd, SOL_SP, opt, val), e, what);
+}
+
 /* SO_LINGER { 1, 0 }: close() discards what is queued. */
 static inline void pt_discard_on_close(int fd)
 {
@@ -222,6 +228,27 @@ static inline ssize_t pt_recv_ms(int fd, void *buf, size_t len, int ms)
 			return -1;
 		}
 	}
+}
+
+/*
+ * A recv() with @flags that must fail: the errno it failed with, or 0 if a
+ * message came (logged).
+ */
+static inline int pt_recv_fails(int fd, int flags)
+{
+	char buf[64];
+	ssize_t n = recv(fd, buf, sizeof(buf), flags);
+
+	if (n < 0)
+		return errno;
+	tap_diag("recv returned %s", sp_show(buf, n));
+	return 0;
+}
+
+/* What pt_recv_fails() saw, for a check's description. */
+static inline const char *pt_failed_with(int err)
+{
+	return err ? sp_errname(err) : "a message";
 }
 
 /*

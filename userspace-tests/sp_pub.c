@@ -15,18 +15,8 @@
  *	sp_pub [-c] [-v] [-i INTERVAL_MS] [-n COUNT] [-t TIMEOUT] [-f FILE]... URL [MESSAGE...]
  *	sp_pub -p
  */
-#include "sp_test.h"
-
-#define MAXMSGS		64
-#define MAXFILE		(1 << 20)
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#define TOOL_NAME	"sp_pub"
+#include "sp_tool.h"
 
 static void usage(void)
 {
@@ -35,117 +25,57 @@ static void usage(void)
 	exit(1);
 }
 
-static char *msg[MAXMSGS];
-static size_t msglen[MAXMSGS];
-static int nmsg;
-
-static void add_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	char *buf = malloc(MAXFILE);
-	size_t n;
-
-	if (!f || !buf) {
-		fprintf(stderr, "sp_pub: %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	n = fread(buf, 1, MAXFILE, f);
-	if (ferror(f) || !feof(f)) {
-		fprintf(stderr, "sp_pub: %s: unreadable or larger than %d bytes\n",
-			path, MAXFILE);
-		exit(1);
-	}
-	fclose(f);
-	if (nmsg == MAXMSGS)
-		usage();
-	msg[nmsg] = buf;
-	msglen[nmsg++] = n;
-}
-
 int main(int argc, char **argv)
 {
-	int interval = 100, count = 0, timeout = 30, dial = 0, verbose = 0;
-	int probe = 0, opt, s, i, sent = 0;
+	struct tool_opts o = { .timeout = 30 };
+	int interval = 100, dial = 0, opt, s, i, sent = 0;
 	const char *url;
-	struct sigaction sa;
 	long long end;
-	uint64_t drops = 0;
-	socklen_t len = sizeof(drops);
 
 	while ((opt = getopt(argc, argv, "cvpi:n:t:f:")) != -1) {
+		if (tool_opt(&o, opt))
+			continue;
 		switch (opt) {
 		case 'c':
 			dial = 1;
 			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'p':
-			probe = 1;
-			break;
 		case 'i':
 			interval = atoi(optarg);
-			break;
-		case 'n':
-			count = atoi(optarg);
-			break;
-		case 't':
-			timeout = atoi(optarg);
-			break;
-		case 'f':
-			add_file(optarg);
 			break;
 		default:
 			usage();
 		}
 	}
-	if (probe && optind == argc)
-		return sp_probe("sp_pub", SOCK_PUB);
-	if (probe || optind >= argc || interval < 0 || count < 0 || timeout < 1)
+	if (o.probe)
+		tool_probe(argc, SOCK_PUB);
+	if (optind >= argc || interval < 0 || !tool_opts_ok(&o))
 		usage();
 	url = argv[optind++];
-	for (; optind < argc; optind++) {
-		if (nmsg == MAXMSGS)
-			usage();
-		msg[nmsg] = argv[optind];
-		msglen[nmsg++] = strlen(argv[optind]);
-	}
-	if (!nmsg)
+	for (; optind < argc; optind++)
+		tool_add_msg(argv[optind], strlen(argv[optind]));
+	if (!tool_nmsg)
 		usage();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-
-	s = sp_socket(SOCK_PUB, 0);
-	if (s < 0) {
-		fprintf(stderr, "sp_pub: socket(PF_SP, SOCK_PUB): %s\n",
-			strerror(errno));
-		return 1;
-	}
-	if (sp_url(s, dial ? SP_CONNECT : SP_BIND, url)) {
-		fprintf(stderr, "sp_pub: %s %s: %s\n",
-			dial ? "SP_CONNECT" : "SP_BIND", url, strerror(errno));
-		return 1;
-	}
-	end = tap_now_ms() + timeout * 1000LL;
-	for (i = 0; !stop && (!count || sent < count) && tap_now_ms() < end;
-	     i = (i + 1) % nmsg) {
-		if (send(s, msg[i], msglen[i], MSG_DONTWAIT) != (ssize_t)msglen[i]) {
+	tool_catch_signals();
+	s = tool_socket(SOCK_PUB);
+	tool_url(s, dial ? SP_CONNECT : SP_BIND, url);
+	end = tap_now_ms() + o.timeout * 1000LL;
+	for (i = 0; !tool_stop && (!o.count || sent < o.count) &&
+	     tap_now_ms() < end; i = (i + 1) % tool_nmsg) {
+		if (send(s, tool_msg[i], tool_msglen[i], MSG_DONTWAIT) !=
+		    (ssize_t)tool_msglen[i]) {
 			fprintf(stderr, "sp_pub: send: %s\n", strerror(errno));
 			return 1;
 		}
 		sent++;
-		if (interval && !stop)
+		if (interval && !tool_stop)
 			usleep(interval * 1000);
 	}
-	if (verbose) {
-		if (getsockopt(s, SOL_SP, SP_DROPS, &drops, &len))
-			fprintf(stderr, "sp_pub: SP_DROPS: %s\n", strerror(errno));
+	if (o.verbose) {
+		unsigned long long drops = tool_drops(s);
+
 		fprintf(stderr, "sp_pub: %d messages published, SP_DROPS %llu\n",
-			sent, (unsigned long long)drops);
+			sent, drops);
 	}
 	close(s);
 	return 0;

@@ -12,7 +12,8 @@
  *	sp_req [-t TIMEOUT] [-i RESEND_MS] URL PAYLOAD
  *	sp_req -p
  */
-#include "sp_test.h"
+#define TOOL_NAME	"sp_req"
+#include "sp_tool.h"
 
 static void usage(void)
 {
@@ -23,53 +24,33 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	int timeout = 30, resend = 0, probe = 0, opt, s;
-	const char *url, *payload;
+	struct tool_opts o = { .timeout = 30 };
+	int resend = 0, opt, s;
+	const char *payload;
 	static char buf[1 << 20];
 	ssize_t n;
 
 	while ((opt = getopt(argc, argv, "t:i:p")) != -1) {
-		switch (opt) {
-		case 'p':
-			probe = 1;
-			break;
-		case 't':
-			timeout = atoi(optarg);
-			break;
-		case 'i':
+		if (tool_opt(&o, opt))
+			continue;
+		if (opt == 'i')
 			resend = atoi(optarg);
-			break;
-		default:
+		else
 			usage();
-		}
 	}
-	if (probe && optind == argc)
-		return sp_probe("sp_req", SOCK_REQ);
-	if (probe || optind != argc - 2 || timeout < 1)
+	if (o.probe)
+		tool_probe(argc, SOCK_REQ);
+	if (optind != argc - 2 || !tool_opts_ok(&o))
 		usage();
-	url = argv[optind];
 	payload = argv[optind + 1];
 
-	s = sp_socket(SOCK_REQ, 0);
-	if (s < 0) {
-		fprintf(stderr, "sp_req: socket(PF_SP, SOCK_REQ): %s\n",
-			strerror(errno));
-		return 1;
-	}
-	if (sp_timeo(s, SO_RCVTIMEO, timeout * 1000) ||
-	    sp_timeo(s, SO_SNDTIMEO, timeout * 1000)) {
-		fprintf(stderr, "sp_req: timeouts: %s\n", strerror(errno));
-		return 1;
-	}
+	s = tool_socket(SOCK_REQ);
+	tool_timeouts(s, o.timeout);
 	if (resend > 0 && sp_set_int(s, SOL_SP, SP_RESEND_IVL, resend)) {
 		fprintf(stderr, "sp_req: SP_RESEND_IVL: %s\n", strerror(errno));
 		return 1;
 	}
-	if (sp_url(s, SP_CONNECT, url)) {
-		fprintf(stderr, "sp_req: SP_CONNECT %s: %s\n", url,
-			strerror(errno));
-		return 1;
-	}
+	tool_url(s, SP_CONNECT, argv[optind]);
 	if (send(s, payload, strlen(payload), 0) != (ssize_t)strlen(payload)) {
 		fprintf(stderr, "sp_req: send: %s\n", strerror(errno));
 		return 1;
@@ -79,7 +60,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sp_req: recv: %s\n", strerror(errno));
 		return sp_is_again(errno) ? 2 : 1;
 	}
-	if (fwrite(buf, 1, n, stdout) != (size_t)n || fflush(stdout))
+	if (tool_print(buf, n, 0))
 		return 1;
 	close(s);
 	return 0;

@@ -14,15 +14,10 @@
  *	sp_sub [-b] [-l] [-n COUNT] [-t TIMEOUT] [-s PREFIX]... [-x HEX]... URL...
  *	sp_sub -p
  */
-#include "sp_test.h"
+#define TOOL_NAME	"sp_sub"
+#include "sp_tool.h"
 
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
+#define OPTS	"blpn:t:s:x:"
 
 static void usage(void)
 {
@@ -52,28 +47,21 @@ static void subscribe(int s, const char *p, size_t len)
 
 int main(int argc, char **argv)
 {
-	int count = 1, timeout = 30, bind_ = 0, lines = 0, probe = 0, opt, s, i;
+	struct tool_opts o = { .count = 1, .timeout = 30 };
+	int bind_ = 0, lines = 0, opt, s, i;
 	static char buf[1 << 20];
-	struct sigaction sa;
 	long long end;
 
 	/* Parse everything first; subscriptions need the socket. */
-	while ((opt = getopt(argc, argv, "blpn:t:s:x:")) != -1) {
+	while ((opt = getopt(argc, argv, OPTS)) != -1) {
+		if (tool_opt(&o, opt))
+			continue;
 		switch (opt) {
 		case 'b':
 			bind_ = 1;
 			break;
 		case 'l':
 			lines = 1;
-			break;
-		case 'p':
-			probe = 1;
-			break;
-		case 'n':
-			count = atoi(optarg);
-			break;
-		case 't':
-			timeout = atoi(optarg);
 			break;
 		case 's':
 		case 'x':
@@ -82,25 +70,15 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
-	if (probe && optind == argc)
-		return sp_probe("sp_sub", SOCK_SUB);
-	if (probe || optind >= argc || count < 1 || timeout < 1)
+	if (o.probe)
+		tool_probe(argc, SOCK_SUB);
+	if (optind >= argc || o.count < 1 || !tool_opts_ok(&o))
 		usage();
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: interrupts recv() */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-
-	s = sp_socket(SOCK_SUB, 0);
-	if (s < 0) {
-		fprintf(stderr, "sp_sub: socket(PF_SP, SOCK_SUB): %s\n",
-			strerror(errno));
-		return 1;
-	}
+	tool_catch_signals();
+	s = tool_socket(SOCK_SUB);
 	optind = 0;	/* glibc: start the scan afresh */
-	while ((opt = getopt(argc, argv, "blpn:t:s:x:")) != -1) {
+	while ((opt = getopt(argc, argv, OPTS)) != -1) {
 		size_t n = 0, len = strlen(optarg ? optarg : "");
 
 		if (opt == 's') {
@@ -118,41 +96,15 @@ int main(int argc, char **argv)
 			subscribe(s, buf, n);
 		}
 	}
-	for (i = optind; i < argc; i++) {
-		if (sp_url(s, bind_ ? SP_BIND : SP_CONNECT, argv[i])) {
-			fprintf(stderr, "sp_sub: %s %s: %s\n",
-				bind_ ? "SP_BIND" : "SP_CONNECT", argv[i],
-				strerror(errno));
-			return 1;
-		}
-	}
-	end = tap_now_ms() + timeout * 1000LL;
-	for (i = 0; i < count; i++) {
-		long long left = end - tap_now_ms();
-		ssize_t n;
+	for (i = optind; i < argc; i++)
+		tool_url(s, bind_ ? SP_BIND : SP_CONNECT, argv[i]);
+	end = tap_now_ms() + o.timeout * 1000LL;
+	for (i = 0; i < o.count; i++) {
+		ssize_t n = tool_recv(s, buf, sizeof(buf), i, &o, end);
 
-		if (left < 1 || sp_timeo(s, SO_RCVTIMEO, left)) {
-			fprintf(stderr, "sp_sub: %d of %d messages in %d s\n", i,
-				count, timeout);
-			return 2;
-		}
-		n = recv(s, buf, sizeof(buf), 0);
-		if (n < 0 && stop) {
-			fprintf(stderr, "sp_sub: terminated after %d of %d messages\n",
-				i, count);
-			return 3;
-		}
-		if (n < 0 && errno == EINTR) {
-			i--;
-			continue;
-		}
-		if (n < 0) {
-			fprintf(stderr, "sp_sub: recv after %d of %d messages: %s\n",
-				i, count, strerror(errno));
-			return sp_is_again(errno) ? 2 : 1;
-		}
-		if (fwrite(buf, 1, n, stdout) != (size_t)n ||
-		    (lines && putchar('\n') == EOF) || fflush(stdout))
+		if (n < 0)
+			return -n;
+		if (tool_print(buf, n, lines))
 			return 1;
 	}
 	close(s);
