@@ -252,6 +252,14 @@ pub(crate) fn int(val: &[u8]) -> Result<i32> {
     Ok(i32::from_ne_bytes(*v))
 }
 
+/// A time option's value: milliseconds, more than 0 (SP_RESEND_IVL, SP_SURVEY_DEADLINE).
+pub(crate) fn positive_ms(val: &[u8]) -> Result<u32> {
+    u32::try_from(int(val)?)
+        .ok()
+        .filter(|&v| v > 0)
+        .ok_or(EINVAL)
+}
+
 /// The jiffies `ms` milliseconds from now.
 pub(crate) fn deadline(ms: u32) -> usize {
     crate::sync::jiffies().wrapping_add(crate::sync::ms_to_jiffies(ms))

@@ -7,7 +7,7 @@
 //! SP_RESEND_IVL and at once elsewhere when its pipe dies, and only a reply carrying its id
 //! is delivered. The wire format lives in `proto::reqrep`.
 
-use super::{before, deadline, estate, int, max_ttl, Pattern};
+use super::{before, deadline, estate, max_ttl, positive_ms, Pattern};
 use crate::proto::balance::Candidate;
 use crate::proto::{frame, reqrep as wire};
 use crate::skb::{Skb, SkbQueue};
@@ -255,8 +255,7 @@ impl Pattern for Req {
     fn setopt(&mut self, _core: &mut Core, name: u32, val: &[u8]) -> Option<Result> {
         let set = || match name {
             sys::SP_RESEND_IVL => {
-                let v = int(val)?;
-                self.resend_ivl = u32::try_from(v).ok().filter(|&v| v > 0).ok_or(EINVAL)?;
+                self.resend_ivl = positive_ms(val)?;
                 Ok(())
             }
             _ => {

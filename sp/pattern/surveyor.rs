@@ -10,7 +10,7 @@
 //! then recv fails with ETIMEDOUT once (poll reports POLLIN until it has), and after that
 //! with EPROTO, as before any survey. POLLOUT is always set: a new survey may be sent.
 
-use super::{before, deadline, estate, int, max_ttl, send_all, Pattern};
+use super::{before, deadline, estate, max_ttl, positive_ms, send_all, Pattern};
 use crate::proto::{frame, reqrep as wire};
 use crate::sock::{errno, Core, Msg, Socket, UserMsg, SMALL_SEND};
 use crate::sync::jiffies;
@@ -144,10 +144,7 @@ impl Pattern for Surveyor {
 
     fn setopt(&mut self, _core: &mut Core, name: u32, val: &[u8]) -> Option<Result> {
         let r = match name {
-            sys::SP_SURVEY_DEADLINE => int(val).and_then(|v| {
-                self.deadline_ms = u32::try_from(v).ok().filter(|&v| v > 0).ok_or(EINVAL)?;
-                Ok(())
-            }),
+            sys::SP_SURVEY_DEADLINE => positive_ms(val).map(|v| self.deadline_ms = v),
             sys::SP_MAXTTL => max_ttl(val).map(|v| self.max_ttl = v),
             _ => return None,
         };
