@@ -572,22 +572,55 @@ long sp_sk_rcvtimeo(const struct sock *sk, bool noblock)
 }
 
 /*
- * Waits until something is queued for the user, the socket is woken (a
- * pattern's state changed: a survey expired), @timeo runs out (left in it,
- * 0: -EAGAIN) or a signal comes.  Returns 0 or a negative errno.  Nothing is
- * taken off the queue: readers take messages one by one under their lock.
+ * Waits until something is queued for the user, *@gen moves on from @seen
+ * (a pattern's state changed: a survey expired; see sp_sk_wake_all()), @timeo
+ * runs out (what is left stays in it; none: -EAGAIN), the socket has an error
+ * or a signal comes.  Returns 0 or a negative errno.  Nothing is taken off the
+ * queue: readers take messages one by one under their lock.
+ *
+ * The conditions are tested with the waiter already queued, as sk_wait_event()
+ * does, so a message or wake-up that comes after the caller found nothing and
+ * before it sleeps is not lost.
  */
-int sp_rx_wait(struct sock *sk, long *timeo)
+int sp_rx_wait(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
 {
-	struct sk_buff_head *q = &sk->sk_receive_queue;
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
 	int err = 0;
 
-	if (!*timeo)
-		return -EAGAIN;
-	if (__skb_wait_for_more_packets(sk, q, &err, timeo,
-					READ_ONCE(q->prev)))
-		return err ?: -EAGAIN;	/* 0: shut down for reading */
-	return 0;
+	add_wait_queue_exclusive(sk_sleep(sk), &wait);
+	while (skb_queue_empty_lockless(&sk->sk_receive_queue) &&
+	       READ_ONCE(*gen) == seen) {
+		err = sock_error(sk);
+		if (err)
+			break;
+		if (!*timeo) {
+			err = -EAGAIN;
+			break;
+		}
+		if (signal_pending(current)) {
+			err = sock_intr_errno(*timeo);
+			break;
+		}
+		*timeo = wait_woken(&wait, TASK_INTERRUPTIBLE, *timeo);
+	}
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return err;
+}
+
+/*
+ * Wakes every reader and poller, not one reader as a message does: what a
+ * pattern reports (a survey's end) is for all of them.
+ */
+void sp_sk_wake_all(struct sock *sk)
+{
+	struct socket_wq *wq;
+
+	rcu_read_lock();
+	wq = rcu_dereference(sk->sk_wq);
+	if (skwq_has_sleeper(wq))
+		wake_up_interruptible_all(&wq->wait);
+	sk_wake_async_rcu(sk, SOCK_WAKE_WAITD, POLL_IN);
+	rcu_read_unlock();
 }
 
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size)

@@ -114,7 +114,8 @@ void sp_skb_orphan(struct sk_buff *skb);
 void sp_sk_purge_receive_queue(struct sock *sk);
 bool sp_sk_receive_queue_empty(const struct sock *sk);
 long sp_sk_rcvtimeo(const struct sock *sk, bool noblock);
-int sp_rx_wait(struct sock *sk, long *timeo);
+int sp_rx_wait(struct sock *sk, long *timeo, const u32 *gen, u32 seen);
+void sp_sk_wake_all(struct sock *sk);
 int sp_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
 int sp_copy_from_msg(void *dst, struct msghdr *msg, size_t len);
 

@@ -32,7 +32,7 @@ use crate::sync::{new_bh_lock, queue, BhLock, Timer};
 use crate::{endpoint::Endpoint, sys};
 use core::any::Any;
 use core::mem::ManuallyDrop;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use kernel::new_mutex;
 use kernel::prelude::*;
 use kernel::sync::lock::{mutex::MutexBackend, Guard};
@@ -378,6 +378,8 @@ pub(crate) struct Socket {
     closed: AtomicBool,
     /// Some pipe stopped reading because the receive buffer was full.
     pub(crate) rx_paused: AtomicBool,
+    /// Counts [`Socket::wake`]s, so that a reader about to sleep sees one it missed.
+    wakes: AtomicU32,
     /// Serialises readers: each takes the next message from the head of the receive queue.
     #[pin]
     reader: Mutex<()>,
@@ -433,6 +435,7 @@ impl Socket {
                 drain: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 rx_paused: AtomicBool::new(false),
+                wakes: AtomicU32::new(0),
                 reader <- new_mutex!((), "sp_reader"),
                 staging <- new_mutex!(staging, "sp_staging"),
                 finished: AtomicBool::new(false),
@@ -466,10 +469,12 @@ impl Socket {
         self.ty.ops.reliable()
     }
 
-    /// Wakes readers and pollers: the pattern has something to report. Any context.
+    /// Wakes all readers and pollers: the pattern changed its state (under `inner`) and
+    /// has something to report. Any context.
     pub(crate) fn wake(&self) {
+        self.wakes.fetch_add(1, Ordering::SeqCst);
         // SAFETY: `sk` is valid.
-        unsafe { sys::sp_sk_data_ready(self.sk) };
+        unsafe { sys::sp_sk_wake_all(self.sk) };
     }
 
     /// Whether what peers send is read at all (PUB ignores it).
@@ -777,6 +782,8 @@ impl Socket {
         // SAFETY: `sk` is valid.
         let mut timeo = unsafe { sys::sp_sk_rcvtimeo(self.sk, uflags & sys::MSG_DONTWAIT != 0) };
         loop {
+            // Read before the pattern's state: a wake-up after this ends the wait below.
+            let seen = self.wakes.load(Ordering::SeqCst);
             self.ty.ops.may_recv(self)?;
             let reader = self.reader.lock();
             // SAFETY: `sk` is valid. The head skb (or NULL) stays queued, and so valid, while
@@ -785,10 +792,12 @@ impl Socket {
             let Some(skb) = head else {
                 drop(reader);
                 // Waits (per SO_RCVTIMEO, MSG_DONTWAIT and signals, over the whole call)
-                // until something is queued or the pattern wakes us ([`Socket::wake`]),
-                // taking nothing: messages are taken one by one under `reader`.
-                // SAFETY: `sk` is valid.
-                let err = unsafe { sys::sp_rx_wait(self.sk, &mut timeo) };
+                // until something is queued or the pattern woke us since `seen`
+                // ([`Socket::wake`]), taking nothing: messages are taken one by one under
+                // `reader`.
+                // SAFETY: `sk` is valid, `wakes` lives as long as `self`.
+                let err =
+                    unsafe { sys::sp_rx_wait(self.sk, &mut timeo, self.wakes.as_ptr(), seen) };
                 if err < 0 {
                     return Err(Error::from_errno(err));
                 }
