@@ -206,8 +206,6 @@ impl Pipe {
 
         if pipe.send_header() {
             pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
-            // Data that arrived before the callbacks were ours.
-            pipe.read_locked();
         } else {
             pipe.kill();
         }
@@ -217,6 +215,10 @@ impl Pipe {
         pipe.published.store(true, Ordering::SeqCst);
         if pipe.state.load(Ordering::SeqCst) == PipeState::Dead as u8 {
             pipe.queue_close();
+        } else {
+            // What arrived before: the peer's header may already be here, and a pipe not in
+            // its socket yet could not become ready (see `tcp_data_ready`).
+            pipe.read_locked();
         }
         Ok(())
     }
@@ -643,7 +645,14 @@ impl Pipe {
             self.kill();
             return;
         }
-        if self
+        self.sock.pipe_ready(self.id);
+    }
+
+    /// Leaves the handshake for good; false if the pipe died first. Under the socket's
+    /// `inner`, so that nobody counts it ready (SP_PEERS) before its pattern has taken or
+    /// refused it.
+    pub(crate) fn make_ready(&self) -> bool {
+        let ok = self
             .state
             .compare_exchange(
                 PipeState::Handshake as u8,
@@ -651,12 +660,12 @@ impl Pipe {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
-            .is_ok()
-        {
+            .is_ok();
+        if ok {
             self.hdr_timer.cancel();
             self.handshaken.store(true, Ordering::Release);
-            self.sock.pipe_ready(self.id);
         }
+        ok
     }
 }
 
@@ -724,9 +733,13 @@ unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
     unsafe {
         sys::sp_cb_read_lock(sk);
         if let Some(p) = pipe_of(sk, sys::SP_CB_DATA_READY, tcp_data_ready) {
+            // Until `start` has put the pipe in its socket the data waits in TCP's queue:
+            // `start` reads it then, under the socket lock, as this would be.
             // TCP calls this in its receive softirq with the socket's spinlock held, or
             // from `release_sock()` in the owner's context: either way the socket is ours.
-            p.read();
+            if p.published.load(Ordering::SeqCst) {
+                p.read();
+            }
         }
         sys::sp_cb_read_unlock(sk);
     }
