@@ -588,6 +588,12 @@ int sp_rx_wait(struct sock *sk, long *timeo, const u32 *gen, u32 seen)
 	int err = 0;
 
 	add_wait_queue_exclusive(sk_sleep(sk), &wait);
+	/*
+	 * Orders the waiter's being queued before the tests below, paired with
+	 * the barrier in skwq_has_sleeper() on the waker's side: either the
+	 * waker sees us queued or we see its message (as prepare_to_wait()).
+	 */
+	smp_mb();
 	while (skb_queue_empty_lockless(&sk->sk_receive_queue) &&
 	       READ_ONCE(*gen) == seen) {
 		err = sock_error(sk);
