@@ -206,6 +206,8 @@ impl Pipe {
 
         if pipe.send_header() {
             pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
+            // Data that arrived before the callbacks were ours.
+            pipe.read_locked();
         } else {
             pipe.kill();
         }
@@ -215,10 +217,6 @@ impl Pipe {
         pipe.published.store(true, Ordering::SeqCst);
         if pipe.state.load(Ordering::SeqCst) == PipeState::Dead as u8 {
             pipe.queue_close();
-        } else {
-            // What arrived before: the peer's header may already be here, and a pipe not in
-            // its socket yet could not become ready (see `tcp_data_ready`).
-            pipe.read_locked();
         }
         Ok(())
     }
@@ -645,14 +643,7 @@ impl Pipe {
             self.kill();
             return;
         }
-        self.sock.pipe_ready(self.id);
-    }
-
-    /// Leaves the handshake for good; false if the pipe died first. Under the socket's
-    /// `inner`, so that nobody counts it ready (SP_PEERS) before its pattern has taken or
-    /// refused it.
-    pub(crate) fn make_ready(&self) -> bool {
-        let ok = self
+        if self
             .state
             .compare_exchange(
                 PipeState::Handshake as u8,
@@ -660,12 +651,12 @@ impl Pipe {
                 Ordering::AcqRel,
                 Ordering::Acquire,
             )
-            .is_ok();
-        if ok {
+            .is_ok()
+        {
             self.hdr_timer.cancel();
             self.handshaken.store(true, Ordering::Release);
+            self.sock.pipe_ready(self.id);
         }
-        ok
     }
 }
 
@@ -733,13 +724,9 @@ unsafe extern "C" fn tcp_data_ready(sk: *mut sys::sock) {
     unsafe {
         sys::sp_cb_read_lock(sk);
         if let Some(p) = pipe_of(sk, sys::SP_CB_DATA_READY, tcp_data_ready) {
-            // Until `start` has put the pipe in its socket the data waits in TCP's queue:
-            // `start` reads it then, under the socket lock, as this would be.
             // TCP calls this in its receive softirq with the socket's spinlock held, or
             // from `release_sock()` in the owner's context: either way the socket is ours.
-            if p.published.load(Ordering::SeqCst) {
-                p.read();
-            }
+            p.read();
         }
         sys::sp_cb_read_unlock(sk);
     }

@@ -606,15 +606,12 @@ impl Socket {
         })
     }
 
-    /// Pipe `id` received a good SP header (softirq or process context).
+    /// Pipe `id` finished its handshake (softirq or process context).
     pub(crate) fn pipe_ready(&self, id: u32) {
         let mut inner = self.inner.lock();
         let Some(peer) = inner.core.peer(id).cloned() else {
             return;
         };
-        if !peer.0.make_ready() {
-            return;
-        }
         let p = self.ty.ops.pipe_ready(&mut inner, &peer);
         if let Some(p) = p {
             p.kick();
