@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit tests of the glue that only exists in the kernel: address conversion into real
-//! `sockaddr`s, skb queues over real skbs, the socket type table. They run when the module is
-//! loaded (CONFIG_KUNIT) and report KTAP in the kernel log, which `make test` collects.
+//! `sockaddr`s, skb queues over real skbs, the socket type table, a reader's wait on a real
+//! PF_SP socket. They run when the module is loaded (CONFIG_KUNIT) and report KTAP in the
+//! kernel log, which `make test` collects.
 //!
 //! 6.12's kernel crate has no `#[kunit_tests]`, so the suite is declared by hand: a
 //! `kunit_suite` whose address sits in the `.kunit_test_suites` section of the module.
@@ -12,7 +13,7 @@ use crate::pattern;
 use crate::proto::header;
 use crate::skb::{Skb, SkbQueue};
 use crate::sys;
-use core::ptr::addr_of_mut;
+use core::ptr::{self, addr_of_mut};
 
 /// Marks `test` failed when `ok` is false, naming the check in the log.
 fn check(test: *mut sys::kunit, ok: bool, what: &str) {
@@ -146,6 +147,67 @@ unsafe extern "C" fn socket_types(test: *mut sys::kunit) {
     );
 }
 
+/// KUnit case: `sp_rx_wait`, which recvmsg calls after it found nothing queued, returns at
+/// once if a message was queued (or the pattern woke readers) in between, without spending
+/// any of the timeout: the wake-up for it came before the reader waited and will not come
+/// again. The wait before fd97f1b slept here until the timeout and failed with EAGAIN.
+///
+/// # Safety
+///
+/// KUnit calls it with a valid `test`, once the family is registered.
+unsafe extern "C" fn rx_wait_sees_queued(test: *mut sys::kunit) {
+    let mut sock: *mut sys::socket = ptr::null_mut();
+    // SAFETY: A kernel socket of our family in the initial namespace, released below.
+    let r = unsafe {
+        sys::sock_create_kern(
+            addr_of_mut!(sys::init_net),
+            sys::sp_family,
+            sys::SOCK_PULL as i32,
+            sys::IPPROTO_TCP as i32,
+            &mut sock,
+        )
+    };
+    if r < 0 {
+        return check(test, false, "sock_create_kern(PF_SP, SOCK_PULL)");
+    }
+    // SAFETY: `sock` is ours until released; its `sk` lives as long.
+    let sk = unsafe { (*sock).sk };
+    // SAFETY: Plain conversion.
+    let full = unsafe { sys::__msecs_to_jiffies(5000) } as isize;
+    let wait = move |timeo: &mut isize, gen: u32| {
+        let seen = 0u32;
+        // SAFETY: `sk` is valid; `gen` outlives the call.
+        unsafe { sys::sp_rx_wait(sk, timeo, &gen, seen) }
+    };
+    let mut none = 0;
+    check(
+        test,
+        wait(&mut none, 0) == -(sys::EAGAIN as i32),
+        "nothing queued and no time: EAGAIN",
+    );
+    let mut timeo = full;
+    check(
+        test,
+        wait(&mut timeo, 1) == 0 && timeo == full,
+        "woken since the reader looked: returns at once",
+    );
+    match skb_of(8) {
+        // SAFETY: `sk` is valid; the queue takes the skb, and release purges it.
+        Some(skb) => unsafe {
+            sys::skb_queue_tail(addr_of_mut!((*sk).sk_receive_queue), skb.into_raw())
+        },
+        None => check(test, false, "alloc_skb"),
+    }
+    let mut timeo = full;
+    check(
+        test,
+        wait(&mut timeo, 0) == 0 && timeo == full,
+        "a message queued before the wait: returns at once, no time spent",
+    );
+    // SAFETY: Ours, from `sock_create_kern`.
+    unsafe { sys::sock_release(sock) };
+}
+
 /// Builds a `kunit_case`.
 const fn case(name: &'static [u8], run: unsafe extern "C" fn(*mut sys::kunit)) -> sys::kunit_case {
     // SAFETY: All-zero is a valid "empty" case; the fields KUnit reads are set below.
@@ -155,10 +217,11 @@ const fn case(name: &'static [u8], run: unsafe extern "C" fn(*mut sys::kunit)) -
     c
 }
 
-static mut CASES: [sys::kunit_case; 4] = [
+static mut CASES: [sys::kunit_case; 5] = [
     case(b"url_to_sockaddr\0", url_to_sockaddr),
     case(b"skb_queue_fifo\0", skb_queue_fifo),
     case(b"socket_types\0", socket_types),
+    case(b"rx_wait_sees_queued\0", rx_wait_sees_queued),
     // SAFETY: The all-zero terminator KUnit looks for.
     unsafe { core::mem::zeroed() },
 ];
