@@ -2,10 +2,11 @@
 /*
  * The contract of PUSH/PULL, PAIR, SURVEYOR/RESPONDENT and BUS, sp to sp:
  *
- *  - Every pair of partner types links up and carries its traffic three
+ *  - Every pair of partner types links up and carries its traffic five
  *    ways: the first type binds (bind(sockaddr_in)) and the second connects,
- *    the other way round, and with SP_BIND/SP_CONNECT URL strings; both ends
- *    count one peer (SP_PEERS).
+ *    the other way round, with SP_BIND/SP_CONNECT URL strings, and over
+ *    IPv6 [::1] by sockaddr_in6 and by tcp://[::1]:port URLs (skipped if the
+ *    guest has no ::1); both ends count one peer (SP_PEERS).
  *  - PUSH/PULL: 100 numbered messages arrive at the one PULL each exactly
  *    once, in order; send on a PULL and recv on a PUSH are EOPNOTSUPP; a PULL
  *    is never writable and is readable while a message is queued; a PUSH
@@ -43,10 +44,18 @@
  *  - close() delivers: a PUSH and a PAIR that send 100 messages of 1000 bytes
  *    to a connected peer that is not reading yet and close at once; the peer
  *    gets all 100, in order.
+ *  - SO_LINGER { 1, 0 } discards: of a PUSH (PAIR) that dials nowhere, sends
+ *    10 and closes with the default linger, and another that does the same
+ *    with SO_LINGER { 1, 0 }, a PULL (PAIR) bound afterwards gets all 10 of
+ *    the first's and none of the second's.
+ *  - SP_RCVMAXSIZE 4096 on a PULL, PAIR and BUS: a message whose frame is
+ *    4096 bytes (a PAIR v1's hop count included) arrives intact from an sp
+ *    partner; one a byte larger is not delivered, and the link recovers (a
+ *    later message arrives).
  */
 #include "sp_patterns.h"
 
-#define PORT_LINK	29000	/* .. 29011: 4 kinds x 3 ways of linking */
+#define PORT_LINK	29000	/* .. 29019: 4 kinds x 5 ways of linking */
 #define PORT_PP		29020	/* PUSH/PULL contract */
 #define PORT_PP_EARLY	29021	/* PUSH sends before the PULL binds */
 #define PORT_PP_FULL	29022	/* PUSH with a full send buffer */
@@ -61,6 +70,8 @@
 #define PORT_SURV_ONE	29044	/* one SURVEYOR, one RESPONDENT */
 #define PORT_BUS	29050	/* BUS A */
 #define PORT_CLOSE	29060	/* .. 29061: delivery after close (PUSH, PAIR) */
+#define PORT_LINGER	29062	/* .. 29063: SO_LINGER { 1, 0 } (PUSH, PAIR) */
+#define PORT_RCVMAX	29064	/* .. 29066: SP_RCVMAXSIZE (PULL, PAIR, BUS) */
 
 #define NMSG		100	/* numbered messages in order */
 #define NUM_SIZE	64
@@ -71,18 +82,24 @@
 #define NRESP		3
 #define CLOSE_MSGS	100
 #define CLOSE_SIZE	1000
+#define LINGER_MSGS	10
+#define RCVMAX		4096	/* SP_RCVMAXSIZE of the receivers */
 
-#define LINK_CHECKS	(4 * 3 * 2)
+#define NWAYS		5
+#define LINK_CHECKS	(4 * NWAYS * 2)
 #define PP_CHECKS	11
 #define PAIR_CHECKS	15
 #define SURVEY_CHECKS	20
 #define BUS_CHECKS	6
 #define TTL_CHECKS	20
 #define CLOSE_CHECKS	2
+#define LINGER_CHECKS	4
+#define RCVMAX_CHECKS	6
 #define NCHECKS		(LINK_CHECKS + PP_CHECKS + PAIR_CHECKS + SURVEY_CHECKS + \
-			 BUS_CHECKS + TTL_CHECKS + CLOSE_CHECKS)
+			 BUS_CHECKS + TTL_CHECKS + CLOSE_CHECKS + LINGER_CHECKS + \
+			 RCVMAX_CHECKS)
 
-/* ---- linking every kind three ways ---- */
+/* ---- linking every kind five ways ---- */
 
 static const struct {
 	int a, b;
@@ -124,14 +141,29 @@ static void links(void)
 	unsigned int k;
 	int way;
 
+	static const enum pt_how hows[NWAYS] = {
+		PT_ADDR, PT_ADDR, PT_URL, PT_ADDR6, PT_URL6
+	};
+	int ipv6 = sp_have_ipv6();
+
 	for (k = 0; k < ARRAY_SIZE(kinds); k++) {
-		for (way = 0; way < 3; way++) {
-			int a = pt_open(kinds[k].a), b = pt_open(kinds[k].b);
-			int binder = way == 1 ? b : a, dialer = way == 1 ? a : b;
-			enum pt_how how = way == 2 ? PT_URL : PT_ADDR;
-			int port = PORT_LINK + 3 * k + way, ok;
+		for (way = 0; way < NWAYS; way++) {
+			enum pt_how how = hows[way];
+			int port = PORT_LINK + NWAYS * k + way, ok, a, b;
+			int binder, dialer;
 			char what[160];
 
+			if (!ipv6 && (how == PT_ADDR6 || how == PT_URL6)) {
+				tap_skip("%s over IPv6: the guest has no ::1",
+					 sp_type_name(kinds[k].a));
+				tap_skip("%s over IPv6: the guest has no ::1",
+					 sp_type_name(kinds[k].a));
+				continue;
+			}
+			a = pt_open(kinds[k].a);
+			b = pt_open(kinds[k].b);
+			binder = way == 1 ? b : a;
+			dialer = way == 1 ? a : b;
 			/* Answers must not miss a deadline on a slow guest here. */
 			if (kinds[k].a == SOCK_SURVEYOR)
 				pt_set(a, SP_SURVEY_DEADLINE, sp_wait_ms());
@@ -371,7 +403,8 @@ static void pair_second(void)
 		while (good) {
 			n = recv(b, buf, sizeof(buf) - 1, 0);
 			if (n < 0) {
-				tap_diag("bound PAIR: recv: %s", strerror(errno));
+				tap_diag("bound PAIR: recv: %s (SP_PEERS: bound %d, first %d, second %d)",
+					 strerror(errno), pt_peers(b), pt_peers(p1), pt_peers(p2));
 				good = 0;
 				break;
 			}
@@ -387,7 +420,7 @@ static void pair_second(void)
 		v = pt_peers(b);
 		if (v != 1 && !badpeers++)
 			tap_diag("round %d: the bound PAIR's SP_PEERS is %d", rounds, v);
-		rounds++;
+		rounds += good;
 	}
 	while (pt_poll(b, POLLIN, 0) > 0 &&
 	       recv(b, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
@@ -788,6 +821,125 @@ static void close_delivery(int type, int port)
 	close(rx);
 }
 
+/* ---- SO_LINGER { 1, 0 } ---- */
+
+/*
+ * 2 checks: two @type sockets dial @port, where nobody listens yet, send
+ * LINGER_MSGS each and close, one with the default linger ("keep"), one
+ * with SO_LINGER { 1, 0 } ("drop"); a receiver bound afterwards gets all of
+ * the first's and, by the time they are in, none of the second's.
+ */
+static void linger_discard(int type, int port)
+{
+	int keep = pt_open(type), drop = pt_open(type), rx, kept = 0, dropped = 0;
+	int other = 0, sent = 0, i;
+	char m[32], buf[64];
+	ssize_t n;
+
+	if (sp_connect4(keep, port) || sp_connect4(drop, port))
+		tap_diag("%s: connect: %s", sp_type_name(type), strerror(errno));
+	for (i = 0; i < LINGER_MSGS; i++) {
+		snprintf(m, sizeof(m), "keep %d", i);
+		sent += pt_send_str(keep, m, "default linger");
+		snprintf(m, sizeof(m), "drop %d", i);
+		sent += pt_send_str(drop, m, "SO_LINGER { 1, 0 }");
+	}
+	pt_discard_on_close(drop);
+	close(drop);
+	close(keep);
+
+	rx = pt_open(type == SOCK_PUSH ? SOCK_PULL : SOCK_PAIR);
+	if (sp_bind4(rx, port))
+		tap_diag("receiver: bind: %s", strerror(errno));
+	/* Until all of "keep" is in, then as long again as that took. */
+	while (kept < LINGER_MSGS &&
+	       (n = pt_recv_ms(rx, buf, sizeof(buf) - 1, sp_wait_ms())) >= 0) {
+		buf[n] = '\0';
+		if (!strncmp(buf, "keep ", 5) && atoi(buf + 5) == kept)
+			kept++;
+		else if (!strncmp(buf, "drop ", 5))
+			dropped++;
+		else if (!other++)
+			tap_diag("the receiver got %s", sp_show(buf, n));
+	}
+	while ((n = pt_recv_ms(rx, buf, sizeof(buf) - 1, PT_SHORT_MS)) >= 0) {
+		buf[n] = '\0';
+		if (!strncmp(buf, "drop ", 5))
+			dropped++;
+		else if (!other++)
+			tap_diag("the receiver got %s", sp_show(buf, n));
+	}
+	if (kept < LINGER_MSGS)
+		tap_diag("the receiver has SP_PEERS %d", pt_peers(rx));
+	tap_ok(sent == 2 * LINGER_MSGS && kept == LINGER_MSGS && !other,
+	       "a %s with nobody listening sends %d messages and closes with the default linger: a receiver bound afterwards gets them all, in order (%d)",
+	       sp_type_name(type), LINGER_MSGS, kept);
+	tap_ok(sent == 2 * LINGER_MSGS && kept == LINGER_MSGS && !dropped,
+	       "one that closes with SO_LINGER { 1, 0 } discards its %d: none of them arrives (%d did)",
+	       LINGER_MSGS, dropped);
+	close(rx);
+}
+
+/* ---- SP_RCVMAXSIZE ---- */
+
+/*
+ * 2 checks: a receiver of @type (PULL, PAIR, BUS) with SP_RCVMAXSIZE RCVMAX
+ * gets a message whose frame is exactly RCVMAX bytes (the body and, on a
+ * PAIR v1, the 4-byte hop count) from its sp partner; one a byte larger is
+ * not delivered (the receiver closes that connection), and the sender,
+ * reconnected, gets a later message through.
+ */
+static void rcvmax(int type, int port)
+{
+	int peer = type == SOCK_PULL ? SOCK_PUSH : type;
+	int rx = pt_open(type), tx = pt_open(peer), max = RCVMAX;
+	int ok, whole = 0, over = 0, probes = 0, through = 0;
+	static char big[RCVMAX + 2], buf[RCVMAX + 64];
+	long long deadline;
+	ssize_t n;
+
+	if (type == SOCK_PAIR)
+		max -= 4;	/* the hop count */
+	ok = pt_set(rx, SP_RCVMAXSIZE, RCVMAX) &&
+	     pt_link(rx, tx, port, PT_ADDR, "SP_RCVMAXSIZE") &&
+	     pt_wait_peers(rx, 1, "receiver") && pt_wait_peers(tx, 1, "sender");
+	sp_pattern(big, sizeof(big), 7);
+	if (ok && sp_send_all(tx, big, max, "sender")) {
+		n = pt_recv_ms(rx, buf, sizeof(buf), sp_wait_ms());
+		whole = n == max && sp_pattern_check(buf, n, 7) < 0;
+		if (!whole)
+			tap_diag("the receiver got %zd bytes", n);
+	}
+	tap_ok(whole,
+	       "a %s with SP_RCVMAXSIZE %d receives a message of %d bytes (a frame of %d) from a %s, intact",
+	       sp_type_name(type), RCVMAX, max, RCVMAX, sp_type_name(peer));
+
+	/* Then one byte more, and small probes until one gets through. */
+	ok = ok && sp_send_all(tx, big, max + 1, "sender");
+	deadline = tap_now_ms() + sp_wait_ms();
+	while (ok && !through && tap_now_ms() < deadline) {
+		char m[32];
+
+		if (pt_peers(tx) == 1) {
+			snprintf(m, sizeof(m), "probe %d", probes++);
+			if (!pt_send_str(tx, m, "sender"))
+				break;
+		}
+		while (!through &&
+		       (n = pt_recv_ms(rx, buf, sizeof(buf), PT_SHORT_MS)) >= 0) {
+			if (n > max)
+				over++;
+			else if (n > 6 && !memcmp(buf, "probe ", 6))
+				through = 1;
+		}
+	}
+	tap_ok(ok && through && !over,
+	       "one of %d bytes is not delivered (%d were), and a message sent after it gets through (after %d probes)",
+	       max + 1, over, probes);
+	close(tx);
+	close(rx);
+}
+
 int main(void)
 {
 	tap_plan(NCHECKS);
@@ -806,5 +958,10 @@ int main(void)
 	maxttl();
 	close_delivery(SOCK_PUSH, PORT_CLOSE);
 	close_delivery(SOCK_PAIR, PORT_CLOSE + 1);
+	linger_discard(SOCK_PUSH, PORT_LINGER);
+	linger_discard(SOCK_PAIR, PORT_LINGER + 1);
+	rcvmax(SOCK_PULL, PORT_RCVMAX);
+	rcvmax(SOCK_PAIR, PORT_RCVMAX + 1);
+	rcvmax(SOCK_BUS, PORT_RCVMAX + 2);
 	return tap_done();
 }

@@ -39,11 +39,34 @@ static inline const char *pt_url4(char *buf, size_t len, int port)
 enum pt_how {
 	PT_ADDR,	/* bind(sockaddr_in) and connect(sockaddr_in) */
 	PT_URL,		/* SP_BIND and SP_CONNECT with "tcp://127.0.0.1:port" */
+	PT_ADDR6,	/* bind(sockaddr_in6) and connect(sockaddr_in6), [::1] */
+	PT_URL6,	/* SP_BIND and SP_CONNECT with "tcp://[::1]:port" */
 };
 
 static inline const char *pt_how_name(enum pt_how how)
 {
-	return how == PT_URL ? "SP_BIND/SP_CONNECT URLs" : "bind()/connect()";
+	switch (how) {
+	case PT_URL:
+		return "SP_BIND/SP_CONNECT URLs";
+	case PT_ADDR6:
+		return "bind()/connect() with sockaddr_in6 [::1]";
+	case PT_URL6:
+		return "SP_BIND/SP_CONNECT tcp://[::1] URLs";
+	default:
+		return "bind()/connect()";
+	}
+}
+
+/* bind() (@bind) or connect() @fd to [::1]:@port; raw result. */
+static inline int pt_addr6(int fd, int port, int bind_it)
+{
+	struct sockaddr_in6 sin6;
+
+	sp_addr6(&sin6, port);
+	if (!bind_it)
+		return connect(fd, (struct sockaddr *)&sin6, sizeof(sin6));
+	sp_reuseaddr(fd);
+	return bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
 }
 
 /* @binder listens on 127.0.0.1:@port, @dialer dials it; 1 on success, else logs. */
@@ -53,8 +76,22 @@ static inline int pt_link(int binder, int dialer, int port, enum pt_how how,
 	char url[64];
 	int rc;
 
-	if (how == PT_URL) {
-		pt_url4(url, sizeof(url), port);
+	if (how == PT_ADDR6) {
+		rc = pt_addr6(binder, port, 1);
+		if (rc) {
+			tap_diag("%s: bind [::1]:%d: %s", what, port, strerror(errno));
+			return 0;
+		}
+		rc = pt_addr6(dialer, port, 0);
+		if (rc)
+			tap_diag("%s: connect [::1]:%d: %s", what, port, strerror(errno));
+		return !rc;
+	}
+	if (how == PT_URL || how == PT_URL6) {
+		if (how == PT_URL6)
+			snprintf(url, sizeof(url), "tcp://[::1]:%d", port);
+		else
+			pt_url4(url, sizeof(url), port);
 		sp_reuseaddr(binder);
 		rc = sp_url(binder, SP_BIND, url);
 		if (rc) {
