@@ -57,60 +57,48 @@ static inline const char *pt_how_name(enum pt_how how)
 	}
 }
 
-/* bind() (@bind) or connect() @fd to [::1]:@port; raw result. */
-static inline int pt_addr6(int fd, int port, int bind_it)
-{
-	struct sockaddr_in6 sin6;
-
-	sp_addr6(&sin6, port);
-	if (!bind_it)
-		return connect(fd, (struct sockaddr *)&sin6, sizeof(sin6));
-	sp_reuseaddr(fd);
-	return bind(fd, (struct sockaddr *)&sin6, sizeof(sin6));
-}
-
-/* @binder listens on 127.0.0.1:@port, @dialer dials it; 1 on success, else logs. */
+/*
+ * @binder listens on loopback (127.0.0.1, or [::1] for the IPv6 ways) at
+ * @port, @dialer dials it, as @how says; 1 on success, else logs.
+ */
 static inline int pt_link(int binder, int dialer, int port, enum pt_how how,
 			  const char *what)
 {
+	struct sockaddr_storage ss;
+	struct sockaddr *sa = (struct sockaddr *)&ss;
+	socklen_t len = 0;	/* 0: by URL */
 	char url[64];
 	int rc;
 
-	if (how == PT_ADDR6) {
-		rc = pt_addr6(binder, port, 1);
-		if (rc) {
-			tap_diag("%s: bind [::1]:%d: %s", what, port, strerror(errno));
-			return 0;
-		}
-		rc = pt_addr6(dialer, port, 0);
-		if (rc)
-			tap_diag("%s: connect [::1]:%d: %s", what, port, strerror(errno));
-		return !rc;
+	switch (how) {
+	case PT_ADDR:
+		sp_addr4((struct sockaddr_in *)&ss, port);
+		len = sizeof(struct sockaddr_in);
+		snprintf(url, sizeof(url), "127.0.0.1:%d", port);
+		break;
+	case PT_ADDR6:
+		sp_addr6((struct sockaddr_in6 *)&ss, port);
+		len = sizeof(struct sockaddr_in6);
+		snprintf(url, sizeof(url), "[::1]:%d", port);
+		break;
+	case PT_URL:
+		pt_url4(url, sizeof(url), port);
+		break;
+	case PT_URL6:
+		snprintf(url, sizeof(url), "tcp://[::1]:%d", port);
+		break;
 	}
-	if (how == PT_URL || how == PT_URL6) {
-		if (how == PT_URL6)
-			snprintf(url, sizeof(url), "tcp://[::1]:%d", port);
-		else
-			pt_url4(url, sizeof(url), port);
-		sp_reuseaddr(binder);
-		rc = sp_url(binder, SP_BIND, url);
-		if (rc) {
-			tap_diag("%s: SP_BIND %s: %s", what, url, strerror(errno));
-			return 0;
-		}
-		rc = sp_url(dialer, SP_CONNECT, url);
-		if (rc)
-			tap_diag("%s: SP_CONNECT %s: %s", what, url, strerror(errno));
-		return !rc;
-	}
-	rc = sp_bind4(binder, port);
+	sp_reuseaddr(binder);
+	rc = len ? bind(binder, sa, len) : sp_url(binder, SP_BIND, url);
 	if (rc) {
-		tap_diag("%s: bind 127.0.0.1:%d: %s", what, port, strerror(errno));
+		tap_diag("%s: %s %s: %s", what, len ? "bind" : "SP_BIND", url,
+			 strerror(errno));
 		return 0;
 	}
-	rc = sp_connect4(dialer, port);
+	rc = len ? connect(dialer, sa, len) : sp_url(dialer, SP_CONNECT, url);
 	if (rc)
-		tap_diag("%s: connect 127.0.0.1:%d: %s", what, port, strerror(errno));
+		tap_diag("%s: %s %s: %s", what, len ? "connect" : "SP_CONNECT",
+			 url, strerror(errno));
 	return !rc;
 }
 

@@ -18,7 +18,7 @@
  */
 #include <pthread.h>
 
-#include "sp_test.h"
+#include "sp_patterns.h"
 
 #define PORT_REQREP	29900
 #define PORT_PIPE	29901
@@ -68,20 +68,6 @@ static int open_timed(int type)
 
 	sp_timeouts(fd, WAKE_MS, sp_wait_ms());
 	return fd;
-}
-
-static int wait_peers(int fd, int want)
-{
-	long long deadline = tap_now_ms() + sp_wait_ms();
-	int v = -1;
-
-	while (tap_now_ms() < deadline) {
-		if (!sp_get_int(fd, SOL_SP, SP_PEERS, &v) && v >= want)
-			return 1;
-		usleep(2000);
-	}
-	tap_diag("SP_PEERS stayed %d, wanted %d", v, want);
-	return 0;
 }
 
 /* ---- REQ/REP ---- */
@@ -284,7 +270,7 @@ static void readers(void)
 	many_fd = open_timed(SOCK_PULL);
 	if (sp_bind4(many_fd, PORT_MANY) || sp_connect4(push, PORT_MANY))
 		tap_bail("PULL/PUSH: bind/connect: %s", strerror(errno));
-	wait_peers(push, 1);
+	pt_wait_peers(push, 1, "PUSH");
 	for (i = 0; i < NREADERS; i++)
 		pthread_create(&t[i], NULL, reader_thread, (void *)(long)i);
 	for (i = 0; i < NMANY; i++) {
