@@ -161,10 +161,12 @@ static void reap(pid_t a, pid_t b)
 		waitpid(b, NULL, 0);
 }
 
-/* The REP side of reqrep and reqrep_many: echo every request. */
-static void echo_server(int nclients)
+/*
+ * Answer every message on @h, as @who: with the message itself (@echo, a REP) or with
+ * @size bytes of it (a RESPONDENT, whose answers the SURVEYOR counts by size).
+ */
+static void serve(void *h, const char *who, int echo)
 {
-	void *h = bench_impl.rep_open(port, nclients);
 	size_t cap = size + 4096;
 	char *buf = xmalloc(cap);
 	ssize_t n;
@@ -172,10 +174,16 @@ static void echo_server(int nclients)
 	for (;;) {
 		n = bench_impl.recv(h, buf, cap);
 		if (n < 0)
-			bench_die("REP recv: %s", strerror(errno));
-		if (bench_impl.send(h, buf, n) < 0)
-			bench_die("REP send: %s", strerror(errno));
+			bench_die("%s recv: %s", who, strerror(errno));
+		if (bench_impl.send(h, buf, echo ? (size_t)n : size) < 0)
+			bench_die("%s send: %s", who, strerror(errno));
 	}
+}
+
+/* The REP side of reqrep and reqrep_many: echo every request. */
+static void echo_server(int nclients)
+{
+	serve(bench_impl.rep_open(port, nclients), "REP", 1);
 }
 
 static void round_trip(void *h, char *out, char *in, size_t cap)
@@ -451,18 +459,7 @@ static void run_pipeline(void)
 
 static void *respondent_thread(void *arg)
 {
-	size_t cap = size + 4096;
-	char *buf = xmalloc(cap);
-	void *h = bench_impl.respondent_open(port);
-	ssize_t n;
-
-	for (;;) {
-		n = bench_impl.recv(h, buf, cap);
-		if (n < 0)
-			bench_die("RESPONDENT recv: %s", strerror(errno));
-		if (bench_impl.send(h, buf, size) < 0)
-			bench_die("RESPONDENT send: %s", strerror(errno));
-	}
+	serve(bench_impl.respondent_open(port), "RESPONDENT", 0);
 	return NULL;
 }
 
