@@ -81,10 +81,15 @@ pub(crate) struct Pipe {
     handshaken: AtomicBool,
     /// Teardown has started.
     closed: AtomicBool,
-    /// [`Pipe::start`] is done with it: a kill queues the teardown. Until then a kill only
-    /// marks the pipe dead and `start` queues the teardown once the pipe is in its socket,
-    /// so that teardown neither misses it there nor releases TCP under `start`'s feet.
+    /// [`Pipe::start`] is done with it: a kill queues the teardown, and reads begin. Until
+    /// then a kill only marks the pipe dead and `start` queues the teardown once the pipe is
+    /// in its socket, so that teardown neither misses it there nor releases TCP under
+    /// `start`'s feet; and what arrives waits in TCP, so that the peer's header is taken
+    /// only once the socket knows the pipe it makes ready.
     published: AtomicBool,
+    /// The pattern was told the pipe is ready (under the socket's `inner`): from then on it
+    /// may carry messages.
+    announced: AtomicBool,
     /// Our sending side is shut down (a lingering socket's pipe, flushed).
     fin: AtomicBool,
     /// Stopped reading: the socket's receive buffer is full.
@@ -155,6 +160,7 @@ impl Pipe {
                 handshaken: AtomicBool::new(false),
                 closed: AtomicBool::new(false),
                 published: AtomicBool::new(false),
+                announced: AtomicBool::new(false),
                 fin: AtomicBool::new(false),
                 rx_paused: AtomicBool::new(false),
                 tx_due: AtomicBool::new(false),
@@ -177,6 +183,10 @@ impl Pipe {
                 return Err(e);
             }
         };
+        // Our header goes first, before anything a pattern might send once the peer's comes.
+        if !pipe.send_header() {
+            pipe.kill();
+        }
         // SAFETY: `tcp_sk` is valid; the pipe is pinned in its `Arc` and outlives the
         // callbacks, which `close_sync` detaches before the socket's reference goes.
         unsafe {
@@ -203,27 +213,28 @@ impl Pipe {
             pipe.close_sync();
             return Err(e);
         }
+        pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
 
-        if pipe.send_header() {
-            pipe.hdr_timer.arm_ms(HANDSHAKE_TIMEOUT_MS);
-            // Data that arrived before the callbacks were ours.
-            pipe.read_locked();
-        } else {
-            pipe.kill();
-        }
         // From here kills queue the teardown; one that came before (the peer closed while
         // we set up, say) is ours to queue. SeqCst, paired with `kill`: at least one of
         // the two sees the other, and a second enqueue of the same work is harmless.
         pipe.published.store(true, Ordering::SeqCst);
         if pipe.state.load(Ordering::SeqCst) == PipeState::Dead as u8 {
             pipe.queue_close();
+        } else {
+            // What arrived before the callbacks were ours or while reads waited for this.
+            pipe.read_locked();
         }
         Ok(())
     }
 
-    /// Sends our SP header; false if the connection is not (or no longer) established. A
-    /// fresh TCP socket always has room for 8 bytes. Under `conn`: a socket that ends at
-    /// the same time may already tear its new pipe down.
+    /// Sends our SP header; false if the connection is gone. A fresh TCP socket always has
+    /// room for 8 bytes. Under `conn`: a socket that ends at the same time may already tear
+    /// its new pipe down.
+    ///
+    /// The state is not looked at: over loopback the peer may have taken the header, sent
+    /// all it had and closed its side before this returns, and that is read first (`read`
+    /// ends the pipe once it has all of it).
     fn send_header(&self) -> bool {
         let conn = self.conn.lock();
         if conn.tcp.is_null() {
@@ -238,9 +249,7 @@ impl Pipe {
         // SAFETY: `conn.tcp` is valid while set, which we hold; `iov` and `msg` live across
         // the call.
         let sent = unsafe { sys::kernel_sendmsg(conn.tcp, &mut msg, &mut iov, 1, hdr.len()) };
-        // SAFETY: `tcp_sk` is valid while `conn.tcp` is set.
-        let state = unsafe { sys::sp_sk_state(self.tcp_sk) } as u32;
-        sent == hdr.len() as i32 && state == sys::TCP_ESTABLISHED
+        sent == hdr.len() as i32
     }
 
     /// Where the pipe is in its life.
@@ -386,7 +395,8 @@ impl Pipe {
         }
     }
 
-    /// Reads what TCP holds and hands it to the socket.
+    /// Reads what TCP holds and hands it to the socket; once the peer closed its side and
+    /// all it sent is read, the pipe goes.
     ///
     /// # Safety
     ///
@@ -406,6 +416,10 @@ impl Pipe {
             let rx = unsafe { &mut *pipe.rx.get() };
             rx.read(pipe, skb, off as usize, len) as i32
         }
+        if !self.published.load(Ordering::SeqCst) {
+            // `start` reads once the pipe is in its socket (see `published`).
+            return;
+        }
         // SAFETY: See above: `rx` is ours for the call.
         let rx = unsafe { &mut *self.rx.get() };
         rx.start();
@@ -417,7 +431,36 @@ impl Pipe {
         // SAFETY: As above; the actor gets the pipe back through `desc`.
         unsafe { sys::tcp_read_sock(self.tcp_sk, &mut desc, Some(actor)) };
         // SAFETY: As above (the actor's borrow ended).
-        unsafe { &mut *self.rx.get() }.flush(self);
+        let rx = unsafe { &mut *self.rx.get() };
+        rx.flush(self);
+        // SAFETY: As above.
+        if !rx.stopped() && unsafe { self.tcp_over(self.tcp_sk) } {
+            self.kill();
+        }
+    }
+
+    /// Whether the connection is over for us, in TCP state terms: anything but an open
+    /// connection, or one whose sending side we are flushing (FIN_WAIT1 after our own
+    /// shutdown; FIN_WAIT2 follows once the peer acked it all, and then we are done).
+    ///
+    /// # Safety
+    ///
+    /// `sk` is this pipe's TCP socket, valid.
+    unsafe fn tcp_over(&self, sk: *mut sys::sock) -> bool {
+        // SAFETY: The caller's.
+        let state = unsafe { sys::sp_sk_state(sk) } as u32;
+        let flushing = state == sys::TCP_FIN_WAIT1 && self.fin.load(Ordering::Acquire);
+        state != sys::TCP_ESTABLISHED && !flushing
+    }
+
+    /// The pattern was told the pipe is ready. Under the socket's `inner`.
+    pub(crate) fn announce(&self) {
+        self.announced.store(true, Ordering::Release);
+    }
+
+    /// Ready, and its pattern knows.
+    pub(crate) fn announced(&self) -> bool {
+        self.announced.load(Ordering::Acquire) && self.state() == PipeState::Ready
     }
 
     /// Reads what TCP holds, from process context.
@@ -761,10 +804,10 @@ unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
     unsafe {
         sys::sp_cb_read_lock(sk);
         if let Some(p) = pipe_of(sk, sys::SP_CB_STATE_CHANGE, tcp_state_change) {
-            let state = sys::sp_sk_state(sk) as u32;
-            // FIN_WAIT1: our own shutdown; FIN_WAIT2 follows when the peer acked it all.
-            let flushing = state == sys::TCP_FIN_WAIT1 && p.fin.load(Ordering::Acquire);
-            if state != sys::TCP_ESTABLISHED && !flushing {
+            // The peer's FIN (CLOSE_WAIT) comes before the data it came with is read
+            // (`tcp_fin()` runs ahead of `sk_data_ready`): `read` ends the pipe once it took
+            // all of it.
+            if sys::sp_sk_state(sk) as u32 != sys::TCP_CLOSE_WAIT && p.tcp_over(sk) {
                 p.kill();
             }
         }

@@ -98,6 +98,11 @@ impl Rx {
         self.room = 0;
     }
 
+    /// Whether the last read stopped before taking everything TCP held.
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped
+    }
+
     /// `tcp_read_sock()`'s actor: takes what it can of the `len` bytes at `off` in `skb` and
     /// returns how many it took; 0 stops the read.
     pub(crate) fn read(

@@ -158,9 +158,9 @@ impl Peer {
         self.0.prio
     }
 
-    /// The SP header exchange is done and the connection is up.
+    /// The SP header exchange is done, the connection is up and the pattern was told.
     pub(crate) fn ready(&self) -> bool {
-        self.0.state() == PipeState::Ready
+        self.0.announced()
     }
 
     /// Frames queued for transmit.
@@ -612,6 +612,7 @@ impl Socket {
         let Some(peer) = inner.core.peer(id).cloned() else {
             return;
         };
+        peer.0.announce();
         let p = self.ty.ops.pipe_ready(&mut inner, &peer);
         if let Some(p) = p {
             p.kick();
