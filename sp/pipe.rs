@@ -434,21 +434,25 @@ impl Pipe {
         let rx = unsafe { &mut *self.rx.get() };
         rx.flush(self);
         // SAFETY: As above.
-        if !rx.stopped() && unsafe { self.tcp_over(self.tcp_sk) } {
+        if !rx.stopped() && self.tcp_over(unsafe { self.tcp_state() }) {
             self.kill();
         }
     }
 
-    /// Whether the connection is over for us, in TCP state terms: anything but an open
-    /// connection, or one whose sending side we are flushing (FIN_WAIT1 after our own
-    /// shutdown; FIN_WAIT2 follows once the peer acked it all, and then we are done).
+    /// The TCP socket's state (`TCP_*`).
     ///
     /// # Safety
     ///
-    /// `sk` is this pipe's TCP socket, valid.
-    unsafe fn tcp_over(&self, sk: *mut sys::sock) -> bool {
+    /// `tcp_sk` is valid: `conn.tcp` is set, or a TCP callback of ours runs.
+    unsafe fn tcp_state(&self) -> u32 {
         // SAFETY: The caller's.
-        let state = unsafe { sys::sp_sk_state(sk) } as u32;
+        unsafe { sys::sp_sk_state(self.tcp_sk) as u32 }
+    }
+
+    /// Whether the connection is over for us in TCP `state`: anything but an open
+    /// connection, or one whose sending side we are flushing (FIN_WAIT1 after our own
+    /// shutdown; FIN_WAIT2 follows once the peer acked it all, and then we are done).
+    fn tcp_over(&self, state: u32) -> bool {
         let flushing = state == sys::TCP_FIN_WAIT1 && self.fin.load(Ordering::Acquire);
         state != sys::TCP_ESTABLISHED && !flushing
     }
@@ -807,7 +811,8 @@ unsafe extern "C" fn tcp_state_change(sk: *mut sys::sock) {
             // The peer's FIN (CLOSE_WAIT) comes before the data it came with is read
             // (`tcp_fin()` runs ahead of `sk_data_ready`): `read` ends the pipe once it took
             // all of it.
-            if sys::sp_sk_state(sk) as u32 != sys::TCP_CLOSE_WAIT && p.tcp_over(sk) {
+            let state = p.tcp_state();
+            if state != sys::TCP_CLOSE_WAIT && p.tcp_over(state) {
                 p.kill();
             }
         }
