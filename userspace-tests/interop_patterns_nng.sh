@@ -6,9 +6,8 @@
 # v0 (--pair0, against our SP_PAIR_VERSION 0) and RESPONDENT, and the
 # nng_peer helper on libnng as BUS (nngcat has no --bus) and as SURVEYOR
 # (nngcat's can hang, see nng_peer.c), against our sockets (sp_cat), in both
-# roles and with either side listening; what
-# arrives must be exactly what was sent.  The checks live in
-# interop_patterns_lib.sh; this prints TAP.
+# roles and with either side listening; what arrives must be exactly what was
+# sent.  The checks live in interop_patterns_lib.sh; this prints TAP.
 TOOL=nng
 PORT=${SP_INTEROP_PATTERNS_NNG_PORT:-29500}
 . "$(dirname "$0")/interop_patterns_lib.sh"
