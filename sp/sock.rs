@@ -87,8 +87,9 @@ pub(crate) trait Dispatch: Sync {
     fn pipe_room(&self, inner: &mut Inner, peer: &Peer);
     /// Whether the pattern holds messages no pipe has taken yet.
     fn unsent(&self, inner: &Inner) -> bool;
-    /// Whether the user gets a message that arrived (softirq).
-    fn accept(&self, inner: &mut Inner, msg: &Msg<'_>) -> bool;
+    /// Messages arrived on a pipe (softirq): queue for the user those the pattern accepts,
+    /// with [`Socket::receive_as`].
+    fn receive(&self, sock: &Socket, done: &mut SkbQueue);
     /// The socket is closed: drops what the pattern holds, but, if `keep_unsent`, a message
     /// no pipe has taken yet; returns whether it kept one.
     fn close(&self, inner: &mut Inner, keep_unsent: bool) -> bool;
@@ -98,11 +99,8 @@ pub(crate) trait Dispatch: Sync {
     fn readable(&self, inner: &Inner) -> bool;
     /// sendmsg().
     fn send(&self, sock: &Socket, msg: &UserMsg) -> Result<usize>;
-    /// recvmsg() may wait for a message (else the error it fails with).
-    fn may_recv(&self, sock: &Socket) -> Result;
-    /// recvmsg() takes `msg` (unless `peek`): where the user's payload starts, or `None`
-    /// to drop it.
-    fn received(&self, sock: &Socket, msg: &Msg<'_>, peek: bool) -> Option<usize>;
+    /// recvmsg(), with [`Socket::recvmsg_as`].
+    fn recvmsg(&self, sock: &Socket, buf: &UserBuf) -> Result<usize>;
     /// The socket's timer fired (softirq).
     fn timer(&self, sock: &Socket);
     /// A SOL_SP option the core does not know, with its value; `None`: not this pattern's.
@@ -324,6 +322,14 @@ impl<'a> Msg<'a> {
         let n = self.len.min(buf.len());
         self.copy(0, &mut buf[..n]).then_some(&buf[..n])
     }
+}
+
+/// The buffer and flags of a recvmsg() call.
+pub(crate) struct UserBuf {
+    /// INVARIANT: the `msghdr` the socket core passed to this recvmsg() call.
+    msg: *mut sys::msghdr,
+    size: usize,
+    flags: i32,
 }
 
 /// The message of a sendmsg() call.
@@ -697,15 +703,31 @@ impl Socket {
     /// pattern decides which the user gets, those are queued, and readers are woken once.
     /// Discarded once the socket is closed.
     pub(crate) fn receive(&self, done: &mut SkbQueue) {
+        self.ty.ops.receive(self, done);
+    }
+
+    /// [`Socket::receive`] for a pattern `P` whose `accept` says whether the user gets a
+    /// message. Inlined into each pattern's [`Dispatch::receive`], so that the test per
+    /// message is a direct call, and the pattern's state is looked up once per batch.
+    #[inline(always)]
+    pub(crate) fn receive_as<P: Any>(
+        &self,
+        done: &mut SkbQueue,
+        mut accept: impl FnMut(&mut P, &mut Core, &Msg<'_>) -> bool,
+    ) {
         let mut refused = SkbQueue::new();
         let mut queued = false;
         {
             let mut inner = self.inner.lock();
+            let mut parts = inner.split::<P>();
             while let Some(mut skb) = done.pop() {
-                let keep = !inner.core.closing
-                    && rx::filter(&mut skb, |skb, rec| {
-                        self.ty.ops.accept(&mut inner, &Msg::of(skb, rec))
-                    });
+                let keep = match &mut parts {
+                    Some((core, p)) => {
+                        !core.closing
+                            && rx::filter(&mut skb, |skb, rec| accept(p, core, &Msg::of(skb, rec)))
+                    }
+                    None => false,
+                };
                 if keep {
                     // SAFETY: `sk` is valid; the queue takes our reference.
                     unsafe { sys::sp_rx_queue(self.sk, skb.into_raw()) };
@@ -775,6 +797,22 @@ impl Socket {
 
     /// recvmsg(): one call, one whole message.
     pub(crate) fn recvmsg(&self, msg: *mut sys::msghdr, size: usize, flags: i32) -> Result<usize> {
+        // INVARIANT: The core's msghdr for this call.
+        self.ty.ops.recvmsg(self, &UserBuf { msg, size, flags })
+    }
+
+    /// [`Socket::recvmsg`] for a pattern whose `may_recv` says whether recv may wait for a
+    /// message (or the error it fails with), and whose `received` takes a message (or looks
+    /// at it, if `peek`): the offset of the user's payload in it, or `None` to drop it.
+    /// Inlined into each pattern's [`Dispatch::recvmsg`], so that these are direct calls.
+    #[inline(always)]
+    pub(crate) fn recvmsg_as(
+        &self,
+        buf: &UserBuf,
+        may_recv: impl Fn(&Socket) -> Result,
+        received: impl Fn(&Socket, &Msg<'_>, bool) -> Option<usize>,
+    ) -> Result<usize> {
+        let &UserBuf { msg, size, flags } = buf;
         let uflags = flags as u32;
         if uflags & sys::MSG_OOB != 0 {
             return Err(errno(sys::EOPNOTSUPP));
@@ -785,7 +823,7 @@ impl Socket {
         loop {
             // Read before the pattern's state: a wake-up after this ends the wait below.
             let seen = self.wakes.load(Ordering::SeqCst);
-            self.ty.ops.may_recv(self)?;
+            may_recv(self)?;
             let reader = self.reader.lock();
             // SAFETY: `sk` is valid. The head skb (or NULL) stays queued, and so valid, while
             // we hold `reader`; the queue keeps its reference.
@@ -810,7 +848,7 @@ impl Socket {
                 continue;
             };
             // Where the user's payload starts, past the pattern's header.
-            let body = self.ty.ops.received(self, &Msg::of(&skb, &rec), peek);
+            let body = received(self, &Msg::of(&skb, &rec), peek);
             let mut result = Ok(0);
             if let Some(body) = body {
                 let real = rec.len - body;

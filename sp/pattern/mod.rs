@@ -15,7 +15,9 @@
 
 use crate::proto::{frame, header};
 use crate::skb::SkbQueue;
-use crate::sock::{errno, Core, Dispatch, Inner, Msg, Peer, Socket, Type, UserMsg, SMALL_SEND};
+use crate::sock::{
+    errno, Core, Dispatch, Inner, Msg, Peer, Socket, Type, UserBuf, UserMsg, SMALL_SEND,
+};
 use crate::sys;
 use core::any::Any;
 use core::marker::PhantomData;
@@ -157,10 +159,8 @@ impl<P: Pattern> Dispatch for Ops<P> {
         inner.parts::<P>().is_some_and(|(_, p)| p.unsent())
     }
 
-    fn accept(&self, inner: &mut Inner, msg: &Msg<'_>) -> bool {
-        inner
-            .split::<P>()
-            .is_some_and(|(core, p)| p.accept(core, msg))
+    fn receive(&self, sock: &Socket, done: &mut SkbQueue) {
+        sock.receive_as::<P>(done, |p, core, msg| p.accept(core, msg));
     }
 
     fn close(&self, inner: &mut Inner, keep_unsent: bool) -> bool {
@@ -182,12 +182,8 @@ impl<P: Pattern> Dispatch for Ops<P> {
         P::send(sock, msg)
     }
 
-    fn may_recv(&self, sock: &Socket) -> Result {
-        P::may_recv(sock)
-    }
-
-    fn received(&self, sock: &Socket, msg: &Msg<'_>, peek: bool) -> Option<usize> {
-        P::received(sock, msg, peek)
+    fn recvmsg(&self, sock: &Socket, buf: &UserBuf) -> Result<usize> {
+        sock.recvmsg_as(buf, P::may_recv, P::received)
     }
 
     fn timer(&self, sock: &Socket) {
